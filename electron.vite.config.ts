@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+import { RENDERER_CSP } from './src-shared/csp';
+
+/** One policy for both doors: the web host sends RENDERER_CSP as a header, Electron reads this meta tag. */
+const cspMetaTag = (): Plugin => ({
+  name: 'hangar-csp',
+  // frame-ancestors is only honoured in a header, and browsers warn about it in a meta tag.
+  transformIndexHtml: (html) => html.replace('%HANGAR_CSP%', RENDERER_CSP.replace(/; frame-ancestors [^;]+/, '')),
+});
+
+// Three builds: the main process (with the CLI as a second entry, since both are plain
+// Node code around the same service), the sandboxed preload, and the React renderer.
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      rollupOptions: {
+        input: {
+          index: resolve('src-main/electron/main.ts'),
+          cli: resolve('src-main/cli/main.ts'),
+        },
+      },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      // A sandboxed preload can require nothing but 'electron': bundle everything else in.
+      externalizeDeps: false,
+      rollupOptions: {
+        input: { index: resolve('src-main/electron/preload.ts') },
+        // Sandboxed preloads cannot be ES modules.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: 'src-renderer',
+    plugins: [react(), cspMetaTag()],
+    build: {
+      outDir: 'out/renderer',
+      rollupOptions: { input: resolve('src-renderer/index.html') },
+    },
+  },
+});

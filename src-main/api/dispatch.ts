@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { isMethodName, methods, type HangarApi, type MethodName } from '../../src-shared/contract';
+import { HangarError, type ErrorInfo } from '../../src-shared/errors';
+import type { CallResult } from '../../src-shared/wire';
+
+// The one place where a call from outside becomes a call on the service: the method name
+// is checked against the contract, the input parsed by its schema, the output checked on
+// the way back, and every failure turned into an error value a client can show.
+
+export async function dispatch(api: HangarApi, method: string, rawInput: unknown): Promise<CallResult> {
+  if (!isMethodName(method)) {
+    return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `Hangar has no method called "${method.slice(0, 64)}".` } };
+  }
+  const spec = methods[method];
+  const input = spec.input.safeParse(rawInput ?? {});
+  if (!input.success) {
+    return { ok: false, error: { code: 'BAD_REQUEST', message: `The request for ${method} is not valid: ${z.prettifyError(input.error)}` } };
+  }
+  try {
+    const value = await (api[method] as (input: unknown) => Promise<unknown>)(input.data);
+    return { ok: true, value: spec.output.parse(value) };
+  } catch (error) {
+    return { ok: false, error: toErrorInfo(method, error) };
+  }
+}
+
+function toErrorInfo(method: MethodName, error: unknown): ErrorInfo {
+  if (error instanceof HangarError) return error.toInfo();
+  console.error(`hangar: ${method} failed:`, error);
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'INTERNAL', message: `Something went wrong inside Hangar while running ${method}: ${message}` };
+}

@@ -1,0 +1,13 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Root of the VM library: $HANGAR_HOME, else $XDG_DATA_HOME/hangar, else ~/.local/share/hangar. */
+export function libraryRoot(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (env.HANGAR_HOME) return path.resolve(env.HANGAR_HOME);
+  const dataHome = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(env.HOME ?? os.homedir(), '.local', 'share');
+  return path.join(dataHome, 'hangar');
+}
+
+export function vmStoreDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return path.join(libraryRoot(env), 'vms');
+}

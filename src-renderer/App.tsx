@@ -1,0 +1,42 @@
+import { HostScreen } from './features/host/HostScreen';
+import { OverviewScreen } from './features/overview/OverviewScreen';
+import type { Screen } from './store/ui-slice';
+import { useAppStore } from './store/react';
+
+const NAV: { screen: Screen; label: string }[] = [
+  { screen: 'overview', label: 'Overview' },
+  { screen: 'host', label: 'Host check' },
+];
+
+export function App() {
+  const screen = useAppStore((state) => state.screen);
+  const showScreen = useAppStore((state) => state.showScreen);
+  const connection = useAppStore((state) => state.connection);
+  const appInfo = useAppStore((state) => state.appInfo);
+
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">Hangar</div>
+        <ul>
+          {NAV.map((item) => (
+            <li key={item.screen}>
+              <button type="button" className="nav-item" aria-current={screen === item.screen ? 'page' : undefined} onClick={() => showScreen(item.screen)}>
+                {item.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+        {appInfo && <div className="app-version">v{appInfo.version}</div>}
+      </nav>
+      <main className="content">
+        {connection.status === 'lost' && (
+          <p className="error-banner" role="alert">
+            {connection.reason}
+          </p>
+        )}
+        {screen === 'host' ? <HostScreen /> : <OverviewScreen />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,28 @@
+import { events, isEventName, methodNames, methods, type EventName, type EventPayload, type HangarApi, type MethodName } from '../../src-shared/contract';
+import { HangarError } from '../../src-shared/errors';
+import type { Transport } from './transport';
+
+export interface ApiClient extends HangarApi {
+  on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+/** The typed API over any transport: failures become HangarErrors, answers are checked against the contract. */
+export function createApiClient(transport: Transport): ApiClient {
+  const call = async (method: MethodName, input: unknown): Promise<unknown> => {
+    const result = await transport.invoke(method, input);
+    if (!result.ok) throw HangarError.fromInfo(result.error);
+    return methods[method].output.parse(result.value);
+  };
+  const api = Object.fromEntries(methodNames.map((method) => [method, (input: unknown) => call(method, input)])) as unknown as HangarApi;
+  return {
+    ...api,
+    on(name, listener) {
+      return transport.onEvent((eventName, payload) => {
+        if (eventName !== name || !isEventName(eventName)) return;
+        const parsed = events[name].safeParse(payload);
+        if (parsed.success) listener(parsed.data as EventPayload<typeof name>);
+        else console.error(`hangar: ignored a malformed ${name} event`);
+      });
+    },
+  };
+}

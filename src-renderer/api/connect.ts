@@ -1,0 +1,42 @@
+import type { HangarBridge } from '../../src-shared/wire';
+import { createApiClient, type ApiClient } from './client';
+import { bridgeTransport, webSocketTransport } from './transport';
+
+declare global {
+  interface Window {
+    /** Set by the Electron preload; absent when the page is served by `hangar web`. */
+    hangar?: HangarBridge;
+  }
+}
+
+const TOKEN_KEY = 'hangar.token';
+
+/** The web host's token comes in the address; keep it for reloads but take it out of the address bar. */
+function takeToken(): string | null {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+    return fromUrl;
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export interface Connection {
+  client: ApiClient;
+  /** Resolves when the client can be used; rejects with a HangarError explaining why not. */
+  ready: Promise<void>;
+  onLost(listener: (reason: string) => void): void;
+}
+
+export function connect(): Connection {
+  if (window.hangar) {
+    return { client: createApiClient(bridgeTransport(window.hangar)), ready: Promise.resolve(), onLost: () => {} };
+  }
+  const token = takeToken() ?? '';
+  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const transport = webSocketTransport(`${scheme}//${window.location.host}/api?token=${encodeURIComponent(token)}`);
+  return { client: createApiClient(transport), ready: transport.ready, onLost: (listener) => transport.onClose(listener) };
+}

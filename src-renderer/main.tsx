@@ -1,0 +1,28 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { connect } from './api/connect';
+import { createAppStore } from './store';
+import { StoreContext } from './store/react';
+import './styles.css';
+
+const connection = connect();
+const store = createAppStore(connection.client);
+connection.onLost((reason) => store.getState().setConnection({ status: 'lost', reason: `Lost the connection to Hangar: ${reason}` }));
+
+createRoot(document.getElementById('root') as HTMLElement).render(
+  <StrictMode>
+    <StoreContext.Provider value={store}>
+      <App />
+    </StoreContext.Provider>
+  </StrictMode>,
+);
+
+connection.ready.then(
+  () => {
+    store.getState().setConnection({ status: 'ready' });
+    void store.getState().loadAppInfo().catch(() => {});
+    void store.getState().checkHost();
+  },
+  (error: unknown) => store.getState().setConnection({ status: 'lost', reason: error instanceof Error ? error.message : String(error) }),
+);

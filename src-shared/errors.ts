@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+// Errors cross every door as plain data: a stable code for programs and a sentence for people.
+export const ErrorCode = z.enum([
+  'BAD_REQUEST', // a message that does not match the contract
+  'UNKNOWN_METHOD',
+  'UNAUTHORIZED',
+  'DISCONNECTED', // the client lost its connection to the door
+  'HOST_CHECK_FAILED',
+  'INTERNAL',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorInfo = z.strictObject({
+  code: ErrorCode,
+  message: z.string(),
+});
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+export class HangarError extends Error {
+  override readonly name = 'HangarError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message };
+  }
+
+  static fromInfo(info: ErrorInfo): HangarError {
+    return new HangarError(info.code, info.message);
+  }
+}
