@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the system packages Hangar needs: QEMU for x86_64, qemu-img, UEFI firmware
+# (OVMF) and swtpm. With --dev, also what the test suite needs (Debian/Ubuntu only).
+# Usage: scripts/setup-host.sh [--dev]
+set -euo pipefail
+
+dev=false
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=true ;;
+    -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup-host: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+
+. /etc/os-release
+family="${ID} ${ID_LIKE:-}"
+
+case " $family " in
+  *" debian "*|*" ubuntu "*)
+    packages=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools)
+    # Debian's Chromium drives the end-to-end tests (playwright-core uses it, never downloads one).
+    if $dev; then packages+=(chromium); fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"
+    ;;
+  *" fedora "*|*" rhel "*)
+    "${sudo[@]}" dnf install -y qemu-system-x86-core qemu-img edk2-ovmf swtpm swtpm-tools
+    if $dev; then "${sudo[@]}" dnf install -y chromium; fi
+    ;;
+  *" arch "*)
+    "${sudo[@]}" pacman -S --needed --noconfirm qemu-system-x86 qemu-img edk2-ovmf swtpm
+    if $dev; then "${sudo[@]}" pacman -S --needed --noconfirm chromium; fi
+    ;;
+  *)
+    echo "setup-host: $PRETTY_NAME is not one we know. Install QEMU for x86_64, qemu-img, OVMF and swtpm with your package manager." >&2
+    exit 1
+    ;;
+esac
+
+echo "setup-host: done. Check the machine with: npx hangar doctor"
