@@ -1,4 +1,4 @@
-import pkg from '../../package.json' with { type: 'json' };
+import { version } from '../../package.json';
 import type { FrontDoor } from '../../src-shared/app';
 import type { HangarApi } from '../../src-shared/contract';
 import { HangarError } from '../../src-shared/errors';
@@ -25,7 +25,7 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
   const events = new EventHub();
   const api: HangarApi = {
     async getAppInfo() {
-      return { name: 'Hangar', version: pkg.version, door, platform: `${process.platform}-${process.arch}` };
+      return { name: 'Hangar', version, door, platform: `${process.platform}-${process.arch}` };
     },
     async checkHost() {
       try {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { HostReport } from '../../src-shared/host';
 import { hangarBin, repoRoot } from '../support/paths';
 
@@ -21,7 +21,11 @@ const byId = (report: HostReport, id: string) => {
 };
 
 describe('hangar doctor --json on this machine', () => {
-  const { code, report } = doctor();
+  let code: number | null;
+  let report: HostReport;
+  beforeAll(() => {
+    ({ code, report } = doctor());
+  });
 
   it('exits 0: VMs can run (with TCG)', () => {
     expect(report.can_run_vms).toBe(true);
