@@ -83,10 +83,11 @@ export const commands: readonly CliCommand[] = [
     usage: 'hangar web [--port N]',
     summary: 'Serve the Hangar window to a browser on this machine only (127.0.0.1), with a secret token in the address.',
     options: { port: { type: 'string' } },
-    async run(values, service, { io, rendererDir, untilInterrupted }) {
+    async run(values, _cliService, { io, rendererDir, untilInterrupted, createService }) {
       const port = values.port === undefined ? 0 : /^\d{1,5}$/.test(String(values.port)) ? Number(values.port) : NaN;
       if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535, not "${String(values.port)}".`);
-      const host = await startWebHost({ service, rendererDir, port });
+      // The browser's clients come through the web door, and getAppInfo must say so.
+      const host = await startWebHost({ service: createService('web'), rendererDir, port });
       io.out(`Hangar is serving on ${host.url}\nOpen that address in a browser on this machine. Press Ctrl-C to stop.\n`);
       await untilInterrupted();
       await host.close();

@@ -66,7 +66,7 @@ function kernelChecks(facts: HostFacts): Draft[] {
       check('kernel.kvm_vendor', 'warn', "This kernel's KVM is PVM (kvm_pvm), which ordinary guests cannot use.", {
         detail:
           'PVM is a paravirtual KVM for guests whose kernel was built for it, and needs no VT-x or AMD-V. QEMU accepts -accel kvm here, ' +
-          'but a standard guest kernel hangs at boot and -cpu host aborts on an MSR. Hangar runs new VMs with software emulation (TCG) instead.',
+          'but a standard guest kernel hangs at boot (and -cpu host can abort on an MSR). Hangar runs new VMs with software emulation (TCG) instead.',
       }),
     );
   } else if (vendor) {
@@ -193,7 +193,7 @@ function qemuChecks(facts: HostFacts): Draft[] {
   );
   drafts.push(
     qemu.ovmf
-      ? check('qemu.ovmf', 'pass', 'UEFI firmware (OVMF) is installed.', { detail: qemu.ovmf })
+      ? check('qemu.ovmf', 'pass', 'UEFI firmware (OVMF) is installed.', { detail: qemu.ovmf.code })
       : check('qemu.ovmf', 'warn', 'UEFI firmware (OVMF) is not installed: only BIOS VMs can be created.', { fix: installCommand(distro, 'ovmf') }),
   );
   drafts.push(

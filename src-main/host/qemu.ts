@@ -81,22 +81,28 @@ export async function probeKvm(probe: HostProbe, qemuPath: string): Promise<KvmP
 interface FirmwareDescriptor {
   'interface-types'?: string[];
   targets?: { architecture?: string }[];
-  mapping?: { executable?: { filename?: string } };
+  mapping?: { executable?: { filename?: string }; 'nvram-template'?: { filename?: string } };
   features?: string[];
 }
 
 const FIRMWARE_DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
-const KNOWN_OVMF_FILES = [
-  '/usr/share/OVMF/OVMF_CODE_4M.fd',
-  '/usr/share/OVMF/OVMF_CODE.fd',
-  '/usr/share/edk2/ovmf/OVMF_CODE.fd',
-  '/usr/share/edk2/x64/OVMF_CODE.4m.fd',
-  '/usr/share/edk2-ovmf/x64/OVMF_CODE.fd',
-  '/usr/share/qemu/ovmf-x86_64-code.bin',
+/** UEFI firmware: the code (read-only) and the template of the variable store each VM copies. */
+export interface OvmfFiles {
+  code: string;
+  vars: string;
+}
+
+const KNOWN_OVMF_FILES: OvmfFiles[] = [
+  { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
+  { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
+  { code: '/usr/share/edk2/ovmf/OVMF_CODE.fd', vars: '/usr/share/edk2/ovmf/OVMF_VARS.fd' },
+  { code: '/usr/share/edk2/x64/OVMF_CODE.4m.fd', vars: '/usr/share/edk2/x64/OVMF_VARS.4m.fd' },
+  { code: '/usr/share/edk2-ovmf/x64/OVMF_CODE.fd', vars: '/usr/share/edk2-ovmf/x64/OVMF_VARS.fd' },
+  { code: '/usr/share/qemu/ovmf-x86_64-code.bin', vars: '/usr/share/qemu/ovmf-x86_64-vars.bin' },
 ];
 
 /** Finds UEFI firmware for x86_64 through QEMU's firmware descriptors, then well-known paths. */
-export async function findOvmf(probe: HostProbe): Promise<string | null> {
+export async function findOvmf(probe: HostProbe): Promise<OvmfFiles | null> {
   for (const dir of FIRMWARE_DESCRIPTOR_DIRS) {
     for (const name of (await probe.list(dir)) ?? []) {
       if (!name.endsWith('.json')) continue;
@@ -108,19 +114,20 @@ export async function findOvmf(probe: HostProbe): Promise<string | null> {
       }
       const isUefi = descriptor['interface-types']?.includes('uefi');
       const isX86 = descriptor.targets?.some((target) => target.architecture === 'x86_64');
-      const file = descriptor.mapping?.executable?.filename;
+      const code = descriptor.mapping?.executable?.filename;
+      const vars = descriptor.mapping?.['nvram-template']?.filename;
       // Plain UEFI first: Secure Boot with enrolled keys refuses unsigned test kernels.
-      if (isUefi && isX86 && file && !descriptor.features?.includes('secure-boot') && (await probe.stat(file))) return file;
+      if (isUefi && isX86 && code && vars && !descriptor.features?.includes('secure-boot') && (await probe.stat(code)) && (await probe.stat(vars))) return { code, vars };
     }
   }
-  for (const file of KNOWN_OVMF_FILES) if (await probe.stat(file)) return file;
+  for (const files of KNOWN_OVMF_FILES) if ((await probe.stat(files.code)) && (await probe.stat(files.vars))) return files;
   return null;
 }
 
 export interface QemuFacts {
   system: ProgramFacts | null;
   img: ProgramFacts | null;
-  ovmf: string | null;
+  ovmf: OvmfFiles | null;
   swtpm: string | null;
   virtiofsd: string | null;
 }

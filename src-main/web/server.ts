@@ -118,6 +118,11 @@ function serveClient(client: WebSocket, service: HangarService): void {
   };
   const unsubscribe = service.events.onAny((name, payload) => send({ type: 'event', name, payload }));
   client.on('close', unsubscribe);
+  // An oversized or malformed frame is that client's problem: drop it, keep serving the rest.
+  client.on('error', (error) => {
+    console.error('hangar web: dropped a client:', error.message);
+    client.terminate();
+  });
   client.on('message', (data, isBinary) => {
     let parsed: unknown;
     try {

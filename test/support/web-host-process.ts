@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { hangarBin, repoRoot } from './paths';
+
+// The real `hangar web`, started as a user starts it: the built CLI in its own process,
+// with a HOME of its own so a test never reads or writes the user's VM library.
+
+export const builtCli = path.join(repoRoot, 'out', 'main', 'cli.js');
+export const builtIndexHtml = path.join(repoRoot, 'out', 'renderer', 'index.html');
+
+const SERVING_LINE = /^Hangar is serving on (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]+))$/;
+
+export interface WebHostProcess {
+  /** The address printed by `hangar web`, token included. */
+  url: string;
+  /** http://127.0.0.1:PORT, the origin the page is served from. */
+  origin: string;
+  port: number;
+  token: string;
+  /** The temporary HOME the process runs with. */
+  home: string;
+  /** Everything the process wrote to stderr so far, for failure messages. */
+  stderr(): string;
+  /** False once the process has exited, whether stopped or crashed. */
+  running(): boolean;
+  /** SIGTERM, then SIGKILL if it has not exited in time; resolves with the exit code (null when killed). */
+  stop(): Promise<number | null>;
+}
+
+/** Throws a message that says what to do when the tests run without a build. */
+export function assertBuilt(): void {
+  const missing = [builtIndexHtml, builtCli].filter((file) => !existsSync(file));
+  if (missing.length > 0) {
+    throw new Error(
+      `The e2e tests drive the built app, but ${missing.map((file) => path.relative(repoRoot, file)).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing. ` +
+        'Run "npm run build" first (npm test does it).',
+    );
+  }
+}
+
+export async function startWebHostProcess({ startTimeoutMs = 30_000, stopTimeoutMs = 10_000 } = {}): Promise<WebHostProcess> {
+  assertBuilt();
+  const home = mkdtempSync(path.join(os.tmpdir(), 'hangar-e2e-home-'));
+  const dataHome = path.join(home, '.local', 'share');
+  mkdirSync(dataHome, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_DATA_HOME: dataHome, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'), NO_COLOR: '1' };
+  // HANGAR_HOME would win over XDG_DATA_HOME and point back at a real library.
+  delete env.HANGAR_HOME;
+
+  const child = spawn(process.execPath, [hangarBin, 'web', '--port', '0'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const removeHome = (): void => rmSync(home, { recursive: true, force: true });
+
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+      try {
+        await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    removeHome();
+    return child.exitCode;
+  };
+
+  try {
+    const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`hangar web printed no address within ${startTimeoutMs} ms.\nstdout: ${stdout}\nstderr: ${stderr}`)), startTimeoutMs);
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        for (const line of stdout.split('\n')) {
+          const found = SERVING_LINE.exec(line.trim());
+          if (found) {
+            clearTimeout(timer);
+            resolve(found);
+            return;
+          }
+        }
+      });
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`hangar web exited with code ${code} before printing its address.\nstdout: ${stdout}\nstderr: ${stderr}`));
+      });
+    });
+    const [, url = '', port = '', token = ''] = match;
+    return { url, origin: `http://127.0.0.1:${port}`, port: Number(port), token, home, stderr: () => stderr, running: () => child.exitCode === null && child.signalCode === null, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
