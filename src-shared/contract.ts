@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { AppInfo } from './app';
 import { HostReport } from './host';
+import { ConsoleChunk, NewVmRequest, VmDetails, VmId, VmProgress, VmRef, VmSummary } from './vm';
+
+const vmOnly = z.strictObject({ vm: VmRef });
 
 // The one list of what a client may ask and what it may hear. Every door (Electron IPC,
 // the web host's WebSocket, the CLI) serves exactly these methods, checked by a test.
@@ -23,11 +26,68 @@ export const methods = {
     output: HostReport,
     summary: 'Check whether this machine can run VMs, with KVM or by software emulation, and how to fix what is missing.',
   },
+  listVms: {
+    input: z.strictObject({}),
+    output: z.array(VmSummary),
+    summary: 'Every VM in the library, with its state; broken ones say why.',
+  },
+  getVm: {
+    input: vmOnly,
+    output: VmDetails,
+    summary: 'One VM (by id or name), with the QEMU command line it runs or would run.',
+  },
+  createVm: {
+    input: NewVmRequest,
+    output: VmSummary,
+    summary: 'Create a VM: its folder, its disk (new or imported), and its definition.',
+  },
+  startVm: { input: vmOnly, output: VmSummary, summary: 'Start a VM; it keeps running when this program exits.' },
+  stopVm: {
+    input: z.strictObject({
+      vm: VmRef,
+      /** Pull the plug instead of pressing the ACPI power button. */
+      force: z.boolean().default(false),
+      /** Wait this long for the VM to stop; past it the answer is TIMEOUT, and force off is the way out. */
+      waitSeconds: z.number().min(0).max(600).default(0),
+    }),
+    output: VmSummary,
+    summary: 'Shut a VM down through ACPI, or force it off.',
+  },
+  pauseVm: { input: vmOnly, output: VmSummary, summary: 'Pause a running VM.' },
+  resumeVm: { input: vmOnly, output: VmSummary, summary: 'Resume a paused VM.' },
+  resetVm: { input: vmOnly, output: VmSummary, summary: 'Reset a VM, like its reset button.' },
+  changeMedia: {
+    input: z.strictObject({ vm: VmRef, iso: z.string().min(1).max(4096).nullable() }),
+    output: VmSummary,
+    summary: 'Put an ISO in the CD drive, or eject it (null).',
+  },
+  deleteVm: {
+    input: z.strictObject({ vm: VmRef, keepDisks: z.boolean().default(false) }),
+    output: z.strictObject({ keptDisksDir: z.string().nullable() }),
+    summary: 'Delete a stopped VM, optionally keeping its disk images.',
+  },
+  attachConsole: {
+    input: vmOnly,
+    output: z.strictObject({ vm: VmId, scrollback: z.string() }),
+    summary: "Follow a running VM's serial console: its scrollback now (base64), then consoleOutput events.",
+  },
+  sendConsoleInput: {
+    input: z.strictObject({ vm: VmRef, data: z.base64().max(256 * 1024) }),
+    output: z.strictObject({}),
+    summary: "Type into a VM's serial console (base64 bytes).",
+  },
 } as const satisfies Record<string, MethodSpec>;
 
 export const events = {
   /** A new host report, after any client asked for a check. */
   hostChecked: HostReport,
+  /** A VM was created or changed state or settings. */
+  vmChanged: VmSummary,
+  vmRemoved: z.strictObject({ id: VmId }),
+  /** Progress of long work on a VM (creating or importing its disk). */
+  vmProgress: VmProgress,
+  /** Bytes from a followed serial console. */
+  consoleOutput: ConsoleChunk,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Methods = typeof methods;
@@ -41,6 +101,11 @@ export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
 /** What every door offers, in the same shape: one async function per contract method. */
 export type HangarApi = {
   [M in MethodName]: (input: MethodInput<M>) => Promise<MethodOutput<M>>;
+};
+
+/** What implements the contract: each handler gets its input already parsed (defaults filled in). */
+export type HangarHandlers = {
+  [M in MethodName]: (input: z.output<Methods[M]['input']>) => Promise<MethodOutput<M>>;
 };
 
 export const methodNames = Object.keys(methods) as MethodName[];

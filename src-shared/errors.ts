@@ -7,6 +7,22 @@ export const ErrorCode = z.enum([
   'UNAUTHORIZED',
   'DISCONNECTED', // the client lost its connection to the door
   'HOST_CHECK_FAILED',
+  'VM_NOT_FOUND',
+  'VM_NAME_INVALID',
+  'VM_NAME_TAKEN',
+  'VM_BROKEN', // its vm.json cannot be read; the file is left as it is
+  'VM_BUSY', // another process is changing or running it
+  'VM_NOT_RUNNING',
+  'VM_RUNNING',
+  'ISO_NOT_FOUND',
+  'DISK_NOT_FOUND',
+  'DISK_EXISTS',
+  'DISK_FAILED',
+  'NO_SPACE',
+  'BAD_SETTINGS',
+  'QEMU_FAILED',
+  'TIMEOUT',
+  'NO_PERMISSION',
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

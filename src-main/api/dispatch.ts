@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isMethodName, methods, type HangarApi, type MethodName } from '../../src-shared/contract';
+import { isMethodName, methods, type HangarHandlers, type MethodName } from '../../src-shared/contract';
 import { HangarError, type ErrorInfo } from '../../src-shared/errors';
 import type { CallResult } from '../../src-shared/wire';
 
@@ -7,7 +7,7 @@ import type { CallResult } from '../../src-shared/wire';
 // is checked against the contract, the input parsed by its schema, the output checked on
 // the way back, and every failure turned into an error value a client can show.
 
-export async function dispatch(api: HangarApi, method: string, rawInput: unknown): Promise<CallResult> {
+export async function dispatch(api: HangarHandlers, method: string, rawInput: unknown): Promise<CallResult> {
   if (!isMethodName(method)) {
     return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `Hangar has no method called "${method.slice(0, 64)}".` } };
   }

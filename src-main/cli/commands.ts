@@ -1,11 +1,15 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { MethodName, MethodOutput } from '../../src-shared/contract';
 import type { FrontDoor } from '../../src-shared/app';
+import type { MethodName, MethodOutput } from '../../src-shared/contract';
 import { HangarError } from '../../src-shared/errors';
+import { formatBytes } from '../../src-shared/format';
+import type { NewVmRequest, VmSummary } from '../../src-shared/vm';
 import { dispatch } from '../api/dispatch';
 import type { HangarService } from '../api/service';
 import { startWebHost } from '../web/server';
 import { formatDoctorReport } from './doctor-table';
+import { parseSize } from './sizes';
 
 // The hangar command: argument parsing and printing only; the work is the service's.
 
@@ -14,6 +18,8 @@ export interface CliIo {
   err(text: string): void;
   /** Colour and tables only when a person is reading. */
   isTTY: boolean;
+  /** Keystrokes for `hangar console`; raw mode when it is a terminal. */
+  input?: NodeJS.ReadableStream & { setRawMode?: (raw: boolean) => unknown; isTTY?: boolean };
 }
 
 export interface CliContext {
@@ -29,15 +35,18 @@ type Values = Record<string, string | boolean | undefined>;
 
 interface CliCommand {
   verb: string;
-  /** The contract method this verb serves; null for verbs that are not an API call. */
-  method: MethodName | null;
+  /** The contract methods this verb serves. */
+  methods: readonly MethodName[];
   usage: string;
   summary: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Values, service: HangarService, context: CliContext): Promise<number>;
+  /** How many positional arguments it takes (the VM, a path). */
+  positionals: readonly string[];
+  run(values: Values, positionals: string[], service: HangarService, context: CliContext): Promise<number>;
 }
 
 const JSON_OPTION = { json: { type: 'boolean' } } as const;
+const CTRL_RIGHT_BRACKET = 0x1d;
 
 class UsageError extends Error {}
 
@@ -50,14 +59,88 @@ async function call<M extends MethodName>(service: HangarService, method: M, inp
 
 const printJson = (io: CliIo, value: unknown): void => io.out(JSON.stringify(value, null, 2) + '\n');
 
+function describeVm(vm: VmSummary): string {
+  if (vm.broken) return `${vm.id}: broken — ${vm.broken}`;
+  const problem = vm.problem ? `\n  problem: ${vm.problem.message}` : '';
+  return `${vm.name} (${vm.id}): ${vm.state}${problem}`;
+}
+
+function sizeOption(value: string | boolean | undefined, option: string, bareUnit: 'M' | 'G'): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = parseSize(String(value), bareUnit);
+  if (bytes === null) throw new UsageError(`${option} takes a size such as ${bareUnit === 'M' ? '2G or 2048M' : '20G'}, not "${String(value)}".`);
+  return bytes;
+}
+
+function countOption(value: string | boolean | undefined, option: string, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(String(value)) || Number(value) < 1 || Number(value) > max) throw new UsageError(`${option} takes a whole number from 1 to ${max}, not "${String(value)}".`);
+  return Number(value);
+}
+
+const VM_SETTINGS_OPTIONS = {
+  name: { type: 'string' },
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  uefi: { type: 'boolean' },
+  'ssh-port': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** The settings shared by `create` and `disk import`. */
+function vmRequest(values: Values): NewVmRequest {
+  if (typeof values.name !== 'string') throw new UsageError('--name is required.');
+  const memory = sizeOption(values.memory, '--memory', 'M');
+  const sshPort = values['ssh-port'] === undefined ? undefined : countOption(values['ssh-port'], '--ssh-port', 65535);
+  return {
+    name: values.name,
+    ...(memory !== undefined ? { memoryMiB: Math.max(1, Math.round(memory / 1024 ** 2)) } : {}),
+    ...(values.cpus !== undefined ? { cpus: countOption(values.cpus, '--cpus', 256) } : {}),
+    ...(values.uefi ? { firmware: 'uefi' as const } : {}),
+    ...(sshPort ? { portForwards: [{ protocol: 'tcp' as const, hostAddress: '127.0.0.1' as const, hostPort: sshPort, guestPort: 22 }] } : {}),
+  };
+}
+
+async function createWithProgress(service: HangarService, io: CliIo, request: NewVmRequest, json: boolean): Promise<number> {
+  const stop = service.events.on('vmProgress', (progress) => {
+    if (io.isTTY) io.err(`\r${progress.step}${progress.percent === null ? '…' : ` ${progress.percent.toFixed(0)}%`}   `);
+  });
+  try {
+    const vm = await call(service, 'createVm', request);
+    if (io.isTTY) io.err('\n');
+    if (json) printJson(io, vm);
+    else io.out(`Created ${vm.name} (${vm.id}). Start it with: hangar start ${vm.id}\n`);
+    return 0;
+  } finally {
+    stop();
+  }
+}
+
+/** A VM-only verb: one positional (the VM), one method, print the summary. */
+function vmAction(verb: string, method: 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm', summary: string, done: (vm: VmSummary) => string): CliCommand {
+  return {
+    verb,
+    methods: [method],
+    usage: `hangar ${verb} VM`,
+    summary,
+    options: {},
+    positionals: ['VM'],
+    async run(_values, [vm], service, { io }) {
+      io.out(done(await call(service, method, { vm })) + '\n');
+      return 0;
+    },
+  };
+}
+
 export const commands: readonly CliCommand[] = [
   {
     verb: 'doctor',
-    method: 'checkHost',
+    methods: ['checkHost'],
     usage: 'hangar doctor [--json]',
     summary: 'Check whether this machine can run VMs, and how to fix what is missing. Exits 1 when no VM can run.',
     options: JSON_OPTION,
-    async run(values, service, { io }) {
+    positionals: [],
+    async run(values, _positionals, service, { io }) {
       const report = await call(service, 'checkHost', {});
       if (values.json) printJson(io, report);
       else io.out(formatDoctorReport(report, io.isTTY));
@@ -65,12 +148,183 @@ export const commands: readonly CliCommand[] = [
     },
   },
   {
+    verb: 'list',
+    methods: ['listVms'],
+    usage: 'hangar list [--json]',
+    summary: 'List the VMs and their states.',
+    options: JSON_OPTION,
+    positionals: [],
+    async run(values, _positionals, service, { io }) {
+      const vms = await call(service, 'listVms', {});
+      if (values.json) printJson(io, vms);
+      else if (vms.length === 0) io.out('No VMs yet. Create one with: hangar create --name NAME --iso PATH\n');
+      else {
+        const rows = vms.map((vm) => [vm.name, vm.id, vm.broken ? 'broken' : vm.state, vm.config ? String(vm.config.cpus) : '-', vm.config ? formatBytes(vm.config.memoryMiB * 1024 ** 2) : '-']);
+        const header = ['NAME', 'ID', 'STATE', 'CPUS', 'MEMORY'];
+        const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+        for (const row of [header, ...rows]) io.out(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd() + '\n');
+        for (const vm of vms.filter((candidate) => candidate.broken || candidate.problem)) io.out(`\n${describeVm(vm)}\n`);
+      }
+      return 0;
+    },
+  },
+  {
+    verb: 'info',
+    methods: ['getVm'],
+    usage: 'hangar info VM [--json]',
+    summary: 'Show one VM, with the QEMU command line it runs (or would run).',
+    options: JSON_OPTION,
+    positionals: ['VM'],
+    async run(values, [vm], service, { io }) {
+      const details = await call(service, 'getVm', { vm });
+      if (values.json) printJson(io, details);
+      else {
+        io.out(describeVm(details.summary) + '\n');
+        io.out(`  folder: ${details.dir}\n`);
+        if (details.argv) io.out(`  qemu: ${details.argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)).join(' ')}\n`);
+      }
+      return 0;
+    },
+  },
+  {
+    verb: 'create',
+    methods: ['createVm'],
+    usage: 'hangar create --name NAME [--iso PATH] [--memory 2G] [--cpus 2] [--disk 20G] [--uefi] [--ssh-port 2222] [--json]',
+    summary: 'Create a VM with a new empty disk, booting from the ISO.',
+    options: { ...VM_SETTINGS_OPTIONS, iso: { type: 'string' }, disk: { type: 'string' } },
+    positionals: [],
+    async run(values, _positionals, service, { io }) {
+      const disk = values.disk === '0' ? 0 : sizeOption(values.disk, '--disk', 'G');
+      const request: NewVmRequest = {
+        ...vmRequest(values),
+        iso: typeof values.iso === 'string' ? path.resolve(values.iso) : null,
+        ...(disk !== undefined ? { diskGiB: disk / 1024 ** 3 } : {}),
+      };
+      return createWithProgress(service, io, request, Boolean(values.json));
+    },
+  },
+  {
+    verb: 'disk',
+    methods: [],
+    usage: 'hangar disk import IMAGE --name NAME [--memory 2G] [--cpus 2] [--uefi] [--json]',
+    summary: 'Create a VM from an existing disk image (qcow2, raw, vmdk, vdi, vhdx), copied into the library.',
+    options: VM_SETTINGS_OPTIONS,
+    positionals: ['import', 'IMAGE'],
+    async run(values, [subcommand, image], service, { io }) {
+      if (subcommand !== 'import') throw new UsageError(`"hangar disk" knows only "import", not "${subcommand}".`);
+      const request: NewVmRequest = { ...vmRequest(values), importDisk: path.resolve(image as string) };
+      return createWithProgress(service, io, request, Boolean(values.json));
+    },
+  },
+  vmAction('start', 'startVm', 'Start a VM. It keeps running after this command ends.', (vm) => `${vm.name} is ${vm.state}.`),
+  {
+    verb: 'stop',
+    methods: ['stopVm'],
+    usage: 'hangar stop VM [--force] [--wait SECONDS]',
+    summary: 'Shut a VM down with the ACPI power button (waits 60 s by default), or --force it off.',
+    options: { force: { type: 'boolean' }, wait: { type: 'string' } },
+    positionals: ['VM'],
+    async run(values, [vm], service, { io }) {
+      const waitSeconds = values.wait === undefined ? 60 : Number(values.wait);
+      if (!/^\d+$/.test(String(values.wait ?? '60')) || waitSeconds > 600) throw new UsageError('--wait takes a number of seconds from 0 to 600.');
+      try {
+        const summary = await call(service, 'stopVm', { vm, force: Boolean(values.force), waitSeconds });
+        io.out(`${summary.name} is ${summary.state}.\n`);
+        return 0;
+      } catch (error) {
+        if (error instanceof HangarError && error.code === 'TIMEOUT') {
+          io.err(`hangar stop: ${error.message} Run: hangar stop --force ${vm}\n`);
+          return 1;
+        }
+        throw error;
+      }
+    },
+  },
+  vmAction('pause', 'pauseVm', 'Pause a running VM.', (vm) => `${vm.name} is ${vm.state}.`),
+  vmAction('resume', 'resumeVm', 'Resume a paused VM.', (vm) => `${vm.name} is ${vm.state}.`),
+  vmAction('reset', 'resetVm', 'Reset a VM, like pressing its reset button.', (vm) => `${vm.name} was reset.`),
+  {
+    verb: 'media',
+    methods: ['changeMedia'],
+    usage: 'hangar media VM (--iso PATH | --eject)',
+    summary: "Put an ISO into a VM's CD drive, or eject it.",
+    options: { iso: { type: 'string' }, eject: { type: 'boolean' } },
+    positionals: ['VM'],
+    async run(values, [vm], service, { io }) {
+      if ((values.iso === undefined) === !values.eject) throw new UsageError('Give either --iso PATH or --eject.');
+      const iso = typeof values.iso === 'string' ? path.resolve(values.iso) : null;
+      const summary = await call(service, 'changeMedia', { vm, iso });
+      io.out(iso ? `${summary.name} has ${iso} in its CD drive.\n` : `${summary.name}'s CD drive is empty.\n`);
+      return 0;
+    },
+  },
+  {
+    verb: 'delete',
+    methods: ['deleteVm'],
+    usage: 'hangar delete VM [--keep-disks]',
+    summary: 'Delete a stopped VM and its files; --keep-disks keeps its disk images.',
+    options: { 'keep-disks': { type: 'boolean' } },
+    positionals: ['VM'],
+    async run(values, [vm], service, { io }) {
+      const { keptDisksDir } = await call(service, 'deleteVm', { vm, keepDisks: Boolean(values['keep-disks']) });
+      io.out(keptDisksDir ? `Deleted ${vm}; its disks are in ${keptDisksDir}\n` : `Deleted ${vm}.\n`);
+      return 0;
+    },
+  },
+  {
+    verb: 'console',
+    methods: ['attachConsole', 'sendConsoleInput'],
+    usage: 'hangar console VM',
+    summary: "Connect this terminal to a VM's serial console. Ctrl-] detaches; the VM keeps running.",
+    options: {},
+    positionals: ['VM'],
+    async run(_values, [vm], service, { io }) {
+      const input = io.input;
+      if (!input) throw new UsageError('hangar console needs a terminal or a pipe on its standard input.');
+      const { vm: id, scrollback } = await call(service, 'attachConsole', { vm });
+      io.err(`Connected to ${id}. Ctrl-] detaches.\r\n`);
+      io.out(Buffer.from(scrollback, 'base64').toString('latin1'));
+      return new Promise<number>((resolve) => {
+        const stopOutput = service.events.on('consoleOutput', (chunk) => {
+          if (chunk.vm === id) io.out(Buffer.from(chunk.data, 'base64').toString('latin1'));
+        });
+        const stopState = service.events.on('vmChanged', (changed) => {
+          if (changed.id === id && (changed.state === 'stopped' || changed.state === 'crashed')) finish(`\r\n${changed.name} is ${changed.state}.\r\n`, 0);
+        });
+        const wasRaw = input.isTTY ? input.setRawMode?.(true) : undefined;
+        const onKeys = (keys: Buffer | string): void => {
+          const bytes = typeof keys === 'string' ? Buffer.from(keys) : keys;
+          const detach = bytes.indexOf(CTRL_RIGHT_BRACKET);
+          const forward = detach >= 0 ? bytes.subarray(0, detach) : bytes;
+          if (forward.length > 0) void call(service, 'sendConsoleInput', { vm: id, data: forward.toString('base64') }).catch(() => {});
+          if (detach >= 0) finish('\r\nDetached; the VM keeps running.\r\n', 0);
+        };
+        const finish = (message: string, code: number): void => {
+          stopOutput();
+          stopState();
+          input.off('data', onKeys);
+          input.off('end', onEnd);
+          if (input.isTTY && wasRaw !== undefined) input.setRawMode?.(false);
+          input.pause();
+          io.err(message);
+          resolve(code);
+        };
+        // A pipe that ends (scripted use) leaves the console after its last keys are sent.
+        const onEnd = (): void => setTimeout(() => finish('\r\nInput ended; the VM keeps running.\r\n', 0), 500).unref?.() as unknown as void;
+        input.on('data', onKeys);
+        input.on('end', onEnd);
+        input.resume();
+      });
+    },
+  },
+  {
     verb: 'version',
-    method: 'getAppInfo',
+    methods: ['getAppInfo'],
     usage: 'hangar version [--json]',
     summary: 'Print the version of Hangar.',
     options: JSON_OPTION,
-    async run(values, service, { io }) {
+    positionals: [],
+    async run(values, _positionals, service, { io }) {
       const info = await call(service, 'getAppInfo', {});
       if (values.json) printJson(io, info);
       else io.out(`${info.name} ${info.version}\n`);
@@ -79,18 +333,21 @@ export const commands: readonly CliCommand[] = [
   },
   {
     verb: 'web',
-    method: null,
+    methods: [],
     usage: 'hangar web [--port N]',
     summary: 'Serve the Hangar window to a browser on this machine only (127.0.0.1), with a secret token in the address.',
     options: { port: { type: 'string' } },
-    async run(values, _cliService, { io, rendererDir, untilInterrupted, createService }) {
+    positionals: [],
+    async run(values, _positionals, _cliService, { io, rendererDir, untilInterrupted, createService }) {
       const port = values.port === undefined ? 0 : /^\d{1,5}$/.test(String(values.port)) ? Number(values.port) : NaN;
       if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535, not "${String(values.port)}".`);
       // The browser's clients come through the web door, and getAppInfo must say so.
-      const host = await startWebHost({ service: createService('web'), rendererDir, port });
+      const service = createService('web');
+      const host = await startWebHost({ service, rendererDir, port });
       io.out(`Hangar is serving on ${host.url}\nOpen that address in a browser on this machine. Press Ctrl-C to stop.\n`);
       await untilInterrupted();
       await host.close();
+      service.close();
       return 0;
     },
   },
@@ -104,6 +361,8 @@ function helpText(): string {
     'Commands:',
     ...commands.map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`),
     `  ${'hangar help'.padEnd(width)}  Show this help.`,
+    '',
+    'VM is a VM\'s name or id, as "hangar list" shows them.',
     '',
   ].join('\n');
 }
@@ -120,9 +379,14 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     io.err(`hangar: there is no command "${verb}". Run "hangar help" to see the commands.\n`);
     return 2;
   }
+  let service: HangarService | null = null;
   try {
-    const { values } = parseArgs({ args: [...rest], options: command.options, strict: true, allowPositionals: false });
-    return await command.run(values as Values, context.createService('cli'), context);
+    const { values, positionals } = parseArgs({ args: [...rest], options: command.options, strict: true, allowPositionals: command.positionals.length > 0 });
+    if (positionals.length !== command.positionals.length) {
+      throw new UsageError(positionals.length < command.positionals.length ? `Missing ${command.positionals.slice(positionals.length).join(' ')}.` : `Unexpected argument "${positionals[command.positionals.length]}".`);
+    }
+    service = context.createService('cli');
+    return await command.run(values as Values, positionals, service, context);
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       io.err(`hangar ${command.verb}: ${error.message}\nUsage: ${command.usage}\n`);
@@ -133,5 +397,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       return 1;
     }
     throw error;
+  } finally {
+    service?.close();
   }
 }

@@ -12,6 +12,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     isTTY: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+    input: process.stdin,
   },
   rendererDir: path.join(here, '..', 'renderer'),
   createService: (door) => createHangarService({ door }),

@@ -1,18 +1,20 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HangarApi } from '../../../src-shared/contract';
+import { methodNames, type HangarHandlers } from '../../../src-shared/contract';
 import { HangarError } from '../../../src-shared/errors';
 import { dispatch } from '../../../src-main/api/dispatch';
 
 const appInfo = { name: 'Hangar' as const, version: '1.2.3', door: 'cli' as const, platform: 'linux-x64' };
 
-function apiWith(overrides: Partial<HangarApi>): HangarApi {
-  return {
-    getAppInfo: async () => appInfo,
-    checkHost: async () => {
-      throw new Error('not used');
-    },
-    ...overrides,
-  };
+function apiWith(overrides: Partial<HangarHandlers>): HangarHandlers {
+  const unused = Object.fromEntries(
+    methodNames.map((method) => [
+      method,
+      async () => {
+        throw new Error(`${method} is not used in this test`);
+      },
+    ]),
+  ) as unknown as HangarHandlers;
+  return { ...unused, getAppInfo: async () => appInfo, ...overrides };
 }
 
 describe('dispatch', () => {

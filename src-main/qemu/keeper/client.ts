@@ -1,0 +1,133 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { VmProblem, VmState } from '../../../src-shared/vm';
+import { KeeperHello, KeeperMessage, type KeeperRequest } from './protocol';
+
+export interface KeeperClientEvents {
+  state: [VmState, VmProblem | null];
+  event: [string, Record<string, unknown> | undefined];
+  gone: [];
+}
+
+export class KeeperCommandError extends Error {
+  constructor(
+    readonly qmpClass: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One Hangar process's connection to a VM's keeper (control.sock). */
+export class KeeperClient extends EventEmitter<KeeperClientEvents> {
+  private buffer = '';
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  private gone = false;
+  state: VmState;
+  problem: VmProblem | null;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly hello: KeeperHello,
+  ) {
+    super();
+    this.state = hello.state;
+    this.problem = hello.problem;
+  }
+
+  static connect(controlSocket: string, timeoutMs = 5000): Promise<KeeperClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection(controlSocket);
+      let buffer = '';
+      const timer = setTimeout(() => fail(new Error('The VM keeper did not answer.')), timeoutMs);
+      const fail = (error: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      };
+      socket.once('error', fail);
+      socket.setEncoding('utf8');
+      const onData = (chunk: string): void => {
+        buffer += chunk;
+        const newline = buffer.indexOf('\n');
+        if (newline < 0) return;
+        socket.off('data', onData);
+        socket.off('error', fail);
+        clearTimeout(timer);
+        let hello: KeeperHello;
+        try {
+          hello = KeeperHello.parse(JSON.parse(buffer.slice(0, newline)));
+        } catch {
+          fail(new Error('The VM keeper sent something unexpected.'));
+          return;
+        }
+        const client = new KeeperClient(socket, hello);
+        client.attach(buffer.slice(newline + 1));
+        resolve(client);
+      };
+      socket.on('data', onData);
+    });
+  }
+
+  private attach(rest: string): void {
+    this.socket.on('data', (chunk: string) => this.receive(chunk));
+    this.socket.on('close', () => this.markGone());
+    this.socket.on('error', () => this.markGone());
+    if (rest) this.receive(rest);
+  }
+
+  get isConnected(): boolean {
+    return !this.gone;
+  }
+
+  execute<T = unknown>(execute: KeeperRequest['execute'], args?: Record<string, unknown>): Promise<T> {
+    if (this.gone) return Promise.reject(new KeeperCommandError('Disconnected', 'The VM is no longer running.'));
+    const id = this.nextId++;
+    const request: KeeperRequest = { type: 'qmp', id, execute, ...(args ? { arguments: args } : {}) };
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.socket.write(JSON.stringify(request) + '\n');
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private receive(chunk: string): void {
+    this.buffer += chunk;
+    let newline: number;
+    while ((newline = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      let message: KeeperMessage;
+      try {
+        message = KeeperMessage.parse(JSON.parse(line));
+      } catch {
+        continue;
+      }
+      if (message.type === 'state') {
+        this.state = message.state;
+        this.problem = message.problem;
+        this.emit('state', message.state, message.problem);
+      } else if (message.type === 'event') {
+        this.emit('event', message.event, message.data);
+      } else if (message.type === 'reply') {
+        const waiter = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (!waiter) continue;
+        if (message.ok) waiter.resolve(message.value);
+        else waiter.reject(new KeeperCommandError(message.error?.qmpClass ?? 'GenericError', message.error?.message ?? 'QEMU refused the command.'));
+      }
+    }
+  }
+
+  private markGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    for (const waiter of this.pending.values()) waiter.reject(new KeeperCommandError('Disconnected', 'The VM is no longer running.'));
+    this.pending.clear();
+    this.emit('gone');
+  }
+}

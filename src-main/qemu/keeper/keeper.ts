@@ -1,0 +1,255 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { VmProblem } from '../../../src-shared/vm';
+import { RingBuffer } from '../../consoles/ring-buffer';
+import { atomicWriteFile } from '../../util/atomic-write';
+import { acquireLock, type VmLock } from '../../vms/lock';
+import { QmpClient, QmpError } from '../qmp';
+import { errorLines, explainQemuFailure } from '../qemu-errors';
+import { runPaths } from '../argv';
+import { initialTracker, track, type Tracker, type TrackerInput } from '../vm-state';
+import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, type KeeperMessage, type LastRun, type StartReport } from './protocol';
+
+const SCROLLBACK_BYTES = 256 * 1024;
+/** A viewer that falls this far behind is cut off rather than grow our memory without end. */
+const SLOW_VIEWER_BYTES = 16 * 1024 * 1024;
+const LOG_TAIL_LINES = 20;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function connectWhenListening<T>(connect: () => Promise<T>, stillWorthTrying: () => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await connect();
+    } catch (error) {
+      if (!stillWorthTrying() || Date.now() > deadline) throw error;
+      await sleep(25);
+    }
+  }
+}
+
+function connectSocket(file: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(file);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+function listen(file: string, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer(onConnection);
+    server.once('error', reject);
+    server.listen(file, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+/** Runs one VM from start to end. Resolves when QEMU has ended and everything is cleaned. */
+export async function runKeeper(runDir: string, report: (message: StartReport) => void): Promise<void> {
+  const files = keeperFiles(runDir);
+  const spec = LaunchSpec.parse(JSON.parse(await fs.readFile(files.launch, 'utf8')));
+  const run = runPaths(runDir);
+  const qemuLogFile = path.join(spec.vmDir, 'qemu.log');
+  process.umask(0o077);
+
+  let lock: VmLock;
+  try {
+    lock = await acquireLock(spec.vmDir, spec.vmName, 'running');
+  } catch (error) {
+    report({ type: 'failed', code: (error as { code?: string }).code ?? 'VM_BUSY', message: (error as Error).message, log: [] });
+    return;
+  }
+  await fs.writeFile(files.keeperPid, `${process.pid}\n`, { mode: 0o600 });
+
+  let swtpm: ChildProcess | null = null;
+  let qemu: ChildProcess | null = null;
+  let stderrText = '';
+  let tracker: Tracker = initialTracker();
+  const outcome: { exited: { code: number | null; signal: string | null } | null } = { exited: null };
+  let markExited: (ended: { code: number | null; signal: string | null }) => void = () => {};
+  const exitedPromise = new Promise<void>((resolve) => {
+    markExited = (ended) => {
+      outcome.exited ??= ended;
+      resolve();
+    };
+  });
+  const scrollback = new RingBuffer(SCROLLBACK_BYTES);
+  const controlClients = new Set<net.Socket>();
+  const viewers = new Set<net.Socket>();
+  let serial: net.Socket | null = null;
+  let qmp: QmpClient | null = null;
+  let servers: net.Server[] = [];
+  const startedAt = new Date().toISOString();
+
+  const problemOf = (t: Tracker): VmProblem | null => (t.problem ? { message: t.problem, log: logTail() } : null);
+  const logTail = (): string[] => [...errorLines(stderrText).slice(-LOG_TAIL_LINES / 2), ...scrollback.contents().toString('utf8').split(/\r?\n/).filter(Boolean).slice(-LOG_TAIL_LINES / 2)];
+  const broadcast = (message: KeeperMessage): void => {
+    const line = JSON.stringify(message) + '\n';
+    for (const client of controlClients) client.write(line);
+  };
+  const feed = (input: TrackerInput): void => {
+    const before = tracker;
+    tracker = track(tracker, input);
+    if (before.state !== tracker.state || before.problem !== tracker.problem) broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) });
+  };
+
+  const cleanUp = async (): Promise<void> => {
+    for (const server of servers) server.close();
+    for (const client of [...controlClients, ...viewers]) client.destroy();
+    serial?.destroy();
+    qmp?.close();
+    swtpm?.kill('SIGTERM');
+    await fs.rm(runDir, { recursive: true, force: true });
+    await lock.release();
+  };
+
+  try {
+    if (spec.swtpm) {
+      await fs.mkdir(spec.swtpm.stateDir, { recursive: true, mode: 0o700 });
+      swtpm = spawn(spec.swtpm.binary, ['socket', '--tpm2', '--tpmstate', `dir=${spec.swtpm.stateDir}`, '--ctrl', `type=unixio,path=${spec.swtpm.socket}`, '--terminate'], { stdio: 'ignore' });
+      await connectWhenListening(() => fs.stat(spec.swtpm?.socket ?? ''), () => swtpm?.exitCode === null, 5000);
+    }
+
+    const qemuLog = createWriteStream(qemuLogFile, { flags: 'a', mode: 0o600 });
+    qemuLog.write(`\n--- ${startedAt} start: ${spec.qemuBinary} ${spec.argv.join(' ')}\n`);
+    qemu = spawn(spec.qemuBinary, spec.argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    qemu.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderrText = (stderrText + chunk).slice(-64 * 1024);
+      qemuLog.write(chunk);
+    });
+    // 'close', not 'exit': it comes after stderr has been read to the end, so the error line is there.
+    qemu.on('close', (code, signal) => markExited({ code, signal }));
+    qemu.on('error', (error) => {
+      stderrText += `${error.message}\n`;
+      markExited({ code: null, signal: null });
+    });
+    const qemuAlive = (): boolean => outcome.exited === null;
+
+    qmp = await connectWhenListening(() => QmpClient.connect(run.qmpSocket, 5000), qemuAlive, 60_000);
+    qmp.on('event', (event) => {
+      broadcast({ type: 'event', event: event.event, data: event.data });
+      feed({ type: 'qmp-event', event });
+    });
+    serial = await connectWhenListening(() => connectSocket(run.serialSocket), qemuAlive, 10_000);
+    serial.on('data', (chunk: Buffer) => {
+      scrollback.write(chunk);
+      for (const viewer of viewers) {
+        if (viewer.writableLength > SLOW_VIEWER_BYTES) viewer.destroy();
+        else viewer.write(chunk);
+      }
+    });
+    const status = await qmp.execute<{ status: string }>('query-status');
+    feed({ type: 'status', status: status.status });
+
+    servers = [
+      await listen(files.control, (client) => serveControl(client)),
+      await listen(files.console, (viewer) => {
+        viewer.on('error', () => viewers.delete(viewer));
+        viewer.on('close', () => viewers.delete(viewer));
+        // Scrollback first, framed by its length, then live bytes: both happen in this tick,
+        // so nothing falls between them.
+        const kept = scrollback.contents();
+        const header = Buffer.alloc(4);
+        header.writeUInt32BE(kept.length);
+        viewer.write(Buffer.concat([header, kept]));
+        viewers.add(viewer);
+        viewer.on('data', (keys: Buffer) => serial?.write(keys));
+      }),
+    ];
+    report({ type: 'ready', keeperPid: process.pid, qemuPid: qemu.pid ?? -1 });
+  } catch (error) {
+    if (qemu && outcome.exited === null) {
+      qemu.kill('SIGKILL');
+      await exitedPromise;
+    }
+    const message = stderrText.trim() ? explainQemuFailure(stderrText) : `The VM could not start: ${(error as Error).message}`;
+    await writeLastRun(spec.vmDir, { state: 'crashed', problem: { message, log: errorLines(stderrText).slice(-LOG_TAIL_LINES) }, endedAt: new Date().toISOString(), exitCode: outcome.exited?.code ?? null, signal: outcome.exited?.signal ?? null });
+    report({ type: 'failed', code: 'QEMU_FAILED', message, log: errorLines(stderrText).slice(-LOG_TAIL_LINES) });
+    await cleanUp();
+    return;
+  }
+
+  function serveControl(client: net.Socket): void {
+    controlClients.add(client);
+    client.on('close', () => controlClients.delete(client));
+    client.on('error', () => controlClients.delete(client));
+    const hello: KeeperMessage = {
+      type: 'hello',
+      vmId: spec.vmId,
+      keeperPid: process.pid,
+      qemuPid: qemu?.pid ?? -1,
+      state: tracker.state,
+      problem: problemOf(tracker),
+      startedAt,
+      accelerator: spec.accelerator,
+      argv: [spec.qemuBinary, ...spec.argv],
+    };
+    client.write(JSON.stringify(hello) + '\n');
+    let buffer = '';
+    client.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      if (buffer.length > 1024 * 1024) return client.destroy();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        void handleRequest(client, line);
+      }
+    });
+  }
+
+  async function handleRequest(client: net.Socket, line: string): Promise<void> {
+    let request: KeeperRequest;
+    try {
+      request = KeeperRequest.parse(JSON.parse(line));
+    } catch {
+      client.destroy(); // not one of ours
+      return;
+    }
+    const reply = (message: KeeperMessage): void => void client.write(JSON.stringify(message) + '\n');
+    try {
+      const value = await (qmp as QmpClient).execute(request.execute, request.arguments);
+      // A status someone asked for is news for everyone (a guest that ignored the power button is running again).
+      if (request.execute === 'query-status') feed({ type: 'status', status: (value as { status: string }).status });
+      reply({ type: 'reply', id: request.id, ok: true, value });
+    } catch (error) {
+      reply({ type: 'reply', id: request.id, ok: false, error: { qmpClass: error instanceof QmpError ? error.qmpClass : 'Disconnected', message: (error as Error).message } });
+    }
+  }
+
+  // A signal to the keeper (logout, system shutdown) asks QEMU to end cleanly too.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => qemu?.kill('SIGTERM'));
+  process.on('SIGHUP', () => {});
+
+  await exitedPromise;
+  const ended = outcome.exited ?? { code: null, signal: null };
+  // Give the last serial bytes and QMP events a moment to arrive before judging.
+  await sleep(50);
+  feed({ type: 'exited', code: ended.code, signal: ended.signal });
+  await writeLastRun(spec.vmDir, {
+    state: tracker.state === 'stopped' ? 'stopped' : 'crashed',
+    problem: problemOf(tracker),
+    endedAt: new Date().toISOString(),
+    exitCode: ended.code,
+    signal: ended.signal,
+  });
+  broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) });
+  await cleanUp();
+}
+
+async function writeLastRun(vmDir: string, lastRun: LastRun): Promise<void> {
+  try {
+    await atomicWriteFile(path.join(vmDir, LAST_RUN_FILE), JSON.stringify(lastRun, null, 2) + '\n');
+  } catch {
+    // A full disk must not keep the keeper from cleaning up; the state is still broadcast.
+  }
+}

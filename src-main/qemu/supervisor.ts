@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HangarError, type ErrorCode } from '../../src-shared/errors';
+import { atomicWriteFile } from '../util/atomic-write';
+import { isProcessAlive } from '../util/process';
+import { KeeperClient } from './keeper/client';
+import { keeperFiles, StartReport, type LaunchSpec } from './keeper/protocol';
+
+// Starting a VM hands it to a keeper process, detached from us, so the VM outlives the
+// window, the web host or the CLI that started it. Any Hangar process finds running VMs
+// again through their run folders: $XDG_RUNTIME_DIR/hangar/<vm-id>/ (0700).
+
+/** The private folder for sockets and pid files; made 0700 and checked to be ours. */
+export async function runtimeRoot(env: Readonly<Record<string, string | undefined>> = process.env): Promise<string> {
+  const base = env.HANGAR_RUNTIME_DIR ?? (env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'hangar') : path.join(os.tmpdir(), `hangar-${process.getuid?.() ?? 'user'}`));
+  await fs.mkdir(base, { recursive: true, mode: 0o700 });
+  const stats = await fs.lstat(base);
+  if (!stats.isDirectory() || stats.uid !== process.getuid?.()) throw new HangarError('NO_PERMISSION', `${base} is not a folder of yours; Hangar will not put its sockets there.`);
+  if ((stats.mode & 0o077) !== 0) await fs.chmod(base, 0o700);
+  return base;
+}
+
+/** The built keeper entry: beside this file in the build, or in out/main when running from source (tests). */
+export function keeperEntry(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // Built code may sit in out/main or in out/main/chunks; source code (tests) is in src-main/qemu.
+  const candidates = [path.join(here, 'keeper.js'), path.join(here, '..', 'keeper.js'), path.resolve(here, '..', '..', 'out', 'main', 'keeper.js')];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new HangarError('INTERNAL', 'Hangar is not built completely (keeper.js is missing). Run "npm run build".');
+  return found;
+}
+
+export interface StartedVm {
+  keeperPid: number;
+  qemuPid: number;
+}
+
+/** Starts the keeper for a VM and waits until QEMU runs (or says why it cannot). */
+export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry()): Promise<StartedVm> {
+  await fs.mkdir(spec.runDir, { recursive: true, mode: 0o700 });
+  await atomicWriteFile(keeperFiles(spec.runDir).launch, JSON.stringify(spec));
+  const child = spawn(process.execPath, [entry, spec.runDir], {
+    detached: true, // its own session: a Ctrl-C in our terminal or our death does not reach it
+    stdio: ['ignore', 'pipe', 'ignore'],
+    // Under Electron, process.execPath is Electron itself: make it behave as Node.
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+  });
+  const report = await new Promise<StartReport>((resolve, reject) => {
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+    });
+    child.once('error', (error) => reject(new HangarError('INTERNAL', `The VM keeper could not start: ${error.message}`)));
+    child.stdout.once('end', () => {
+      const parsed = StartReport.safeParse((() => {
+        try {
+          return JSON.parse(text.split('\n')[0] ?? '');
+        } catch {
+          return null;
+        }
+      })());
+      if (parsed.success) resolve(parsed.data);
+      else reject(new HangarError('INTERNAL', 'The VM keeper ended without saying whether the VM started.'));
+    });
+  });
+  child.unref();
+  if (report.type === 'failed') {
+    const error = new HangarError(report.code as ErrorCode, report.message);
+    (error as HangarError & { log?: string[] }).log = report.log;
+    throw error;
+  }
+  return { keeperPid: report.keeperPid, qemuPid: report.qemuPid };
+}
+
+/** Connects to the keeper of a running VM, or cleans a stale run folder and returns null. */
+export async function attachToKeeper(runDir: string, vmId: string): Promise<KeeperClient | null> {
+  const files = keeperFiles(runDir);
+  const pidText = await fs.readFile(files.keeperPid, 'utf8').catch(() => null);
+  const pid = pidText === null ? NaN : Number(pidText.trim());
+  if (isProcessAlive(pid)) {
+    try {
+      const client = await KeeperClient.connect(files.control);
+      if (client.hello.vmId === vmId && client.hello.keeperPid === pid) return client;
+      client.close();
+    } catch {
+      // still starting, or not a keeper after all: fall through
+    }
+    // A live keeper that is not ready yet must not lose its folder.
+    return null;
+  }
+  // A keeper being started right now has not written its pid yet: leave young folders alone.
+  const launched = await fs.stat(files.launch).catch(() => null);
+  if (launched && Date.now() - launched.mtimeMs < 30_000) return null;
+  // Nobody is behind these files: a keeper that was killed left them.
+  await fs.rm(runDir, { recursive: true, force: true });
+  return null;
+}

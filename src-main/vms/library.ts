@@ -1,0 +1,184 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { HangarError } from '../../src-shared/errors';
+import type { VmConfig } from '../../src-shared/vm';
+import { atomicWriteFile } from '../util/atomic-write';
+import { isProcessAlive } from '../util/process';
+import { uniqueId, validVmName } from './ids';
+import { acquireLock, liveLock } from './lock';
+import { CURRENT_SCHEMA, parseVmJson, serializeVmJson } from './schema';
+
+// The VM library on disk: one folder per VM under <root>/vms, holding vm.json, its disks,
+// UEFI variables and logs. A folder a person can see, back up and copy.
+
+export const VM_JSON = 'vm.json';
+const STAGING_PREFIX = '.creating-';
+
+export interface LibraryEntry {
+  id: string;
+  dir: string;
+  config: VmConfig | null;
+  /** Why this VM cannot be loaded; its files are left untouched. */
+  broken: string | null;
+}
+
+export type NewVm = Omit<VmConfig, 'schema' | 'id' | 'createdAt'>;
+
+export class VmLibrary {
+  readonly vmsDir: string;
+
+  constructor(readonly root: string) {
+    this.vmsDir = path.join(root, 'vms');
+  }
+
+  vmDir(id: string): string {
+    return path.join(this.vmsDir, id);
+  }
+
+  async list(): Promise<LibraryEntry[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.vmsDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    await this.removeAbandonedStaging(names);
+    const entries = await Promise.all(names.filter((name) => !name.startsWith('.')).sort().map((id) => this.load(id)));
+    return entries.filter((entry): entry is LibraryEntry => entry !== null);
+  }
+
+  /** One VM by its exact id, or null when there is no such folder. */
+  async load(id: string): Promise<LibraryEntry | null> {
+    const dir = this.vmDir(id);
+    const stats = await fs.stat(dir).catch(() => null);
+    if (!stats?.isDirectory()) return null;
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(dir, VM_JSON), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return { id, dir, config: null, broken: code === 'ENOENT' ? 'vm.json is missing.' : `vm.json cannot be read (${code}).` };
+    }
+    const parsed = parseVmJson(text);
+    if (!parsed.ok) return { id, dir, config: null, broken: parsed.reason };
+    if (parsed.config.id !== id) return { id, dir, config: null, broken: `vm.json belongs to "${parsed.config.id}", not to this folder.` };
+    return { id, dir, config: parsed.config, broken: null };
+  }
+
+  /** Finds a VM by id, or by its display name (case-insensitive), as the CLI lets people type either. */
+  async find(idOrName: string): Promise<LibraryEntry> {
+    const entries = await this.list();
+    const wanted = idOrName.trim().toLowerCase();
+    const found = entries.find((entry) => entry.id === idOrName) ?? entries.find((entry) => entry.config?.name.toLowerCase() === wanted);
+    if (!found) throw new HangarError('VM_NOT_FOUND', `There is no VM called "${idOrName}". "hangar list" shows the VMs.`);
+    return found;
+  }
+
+  async get(idOrName: string): Promise<LibraryEntry & { config: VmConfig }> {
+    const entry = await this.find(idOrName);
+    if (!entry.config) throw new HangarError('VM_BROKEN', `The VM "${entry.id}" cannot be loaded: ${entry.broken}`);
+    return entry as LibraryEntry & { config: VmConfig };
+  }
+
+  /**
+   * Creates a VM: its folder is assembled under a hidden staging name (disks made by
+   * `populate`), then renamed into place, so a failure half-way leaves nothing behind.
+   */
+  async create(draft: NewVm, populate: (stagingDir: string, config: VmConfig) => Promise<void> = async () => {}): Promise<VmConfig> {
+    const name = validVmName(draft.name);
+    const entries = await this.list();
+    const clash = entries.find((entry) => entry.config?.name.toLowerCase() === name.toLowerCase());
+    if (clash) throw new HangarError('VM_NAME_TAKEN', `There is already a VM called "${clash.config?.name}". Choose another name.`);
+    await fs.mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
+    const id = uniqueId(name, new Set(entries.map((entry) => entry.id)));
+    const config: VmConfig = { ...draft, name, schema: CURRENT_SCHEMA, id, createdAt: new Date().toISOString() };
+    serializeVmJson(config); // refuses an invalid definition before anything is made
+    const staging = path.join(this.vmsDir, `${STAGING_PREFIX}${id}-${process.pid}`);
+    await fs.mkdir(staging, { mode: 0o700 });
+    try {
+      await populate(staging, config);
+      await atomicWriteFile(path.join(staging, VM_JSON), serializeVmJson(config));
+      // rename() onto an existing folder fails, so a VM created meanwhile under the same id is never overwritten.
+      await fs.rename(staging, this.vmDir(id)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') throw new HangarError('VM_NAME_TAKEN', `A VM with the id "${id}" was created at the same time. Try again.`);
+        throw error;
+      });
+    } catch (error) {
+      await fs.rm(staging, { recursive: true, force: true });
+      throw translateFsError(error);
+    }
+    return config;
+  }
+
+  /**
+   * Changes a VM's definition under its lock; refused while it runs, except for the few
+   * changes a running VM takes (the CD in its drive), which pass whileRunning.
+   */
+  async update(idOrName: string, change: (config: VmConfig) => VmConfig, options: { whileRunning?: boolean } = {}): Promise<VmConfig> {
+    const entry = await this.get(idOrName);
+    const holder = options.whileRunning ? await liveLock(entry.dir) : null;
+    const lock = holder?.purpose === 'running' ? { release: async () => {} } : await acquireLock(entry.dir, entry.config.name, 'changing');
+    try {
+      const fresh = await this.get(entry.id);
+      const next = change(fresh.config);
+      if (next.name !== fresh.config.name) {
+        const name = validVmName(next.name);
+        const others = await this.list();
+        if (others.some((other) => other.id !== entry.id && other.config?.name.toLowerCase() === name.toLowerCase())) {
+          throw new HangarError('VM_NAME_TAKEN', `There is already a VM called "${name}". Choose another name.`);
+        }
+        next.name = name;
+      }
+      await atomicWriteFile(path.join(entry.dir, VM_JSON), serializeVmJson({ ...next, id: entry.id, schema: CURRENT_SCHEMA }));
+      return next;
+    } catch (error) {
+      throw translateFsError(error);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Deletes a VM. With keepDisks, its disk images are moved to <root>/kept-disks/<id>/
+   * first; the path is returned so the user can be told where they are.
+   */
+  async remove(idOrName: string, keepDisks: boolean): Promise<{ keptDisksDir: string | null }> {
+    const entry = await this.find(idOrName);
+    const lock = await acquireLock(entry.dir, entry.config?.name ?? entry.id, 'deleting');
+    let keptDisksDir: string | null = null;
+    try {
+      if (keepDisks && entry.config) {
+        const ownDisks = entry.config.disks.filter((disk) => !path.isAbsolute(disk.file));
+        if (ownDisks.length > 0) {
+          keptDisksDir = path.join(this.root, 'kept-disks', entry.id);
+          await fs.mkdir(keptDisksDir, { recursive: true, mode: 0o700 });
+          for (const disk of ownDisks) await fs.rename(path.join(entry.dir, disk.file), path.join(keptDisksDir, disk.file));
+        }
+      }
+      // Move aside first: a folder that vanishes in one step never shows up half-deleted.
+      const trash = path.join(this.vmsDir, `.deleting-${entry.id}-${process.pid}`);
+      await fs.rename(entry.dir, trash);
+      await fs.rm(trash, { recursive: true, force: true });
+    } catch (error) {
+      await lock.release().catch(() => {});
+      throw translateFsError(error);
+    }
+    return { keptDisksDir };
+  }
+
+  private async removeAbandonedStaging(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const match = /^\.(?:creating|deleting)-.*-(\d+)$/.exec(name);
+      if (match && !isProcessAlive(Number(match[1]))) await fs.rm(path.join(this.vmsDir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/** File-system failures a user can act on, in words. */
+export function translateFsError(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new HangarError('NO_SPACE', 'The disk is full. Free some space and try again; nothing was changed.');
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new HangarError('NO_PERMISSION', `Hangar may not write there: ${(error as Error).message}`);
+  return error;
+}

@@ -1,0 +1,71 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { HangarError } from '../../src-shared/errors';
+import { isProcessAlive } from '../util/process';
+
+// A VM is locked while a process changes or runs it. The lock is a file created with
+// O_EXCL, so of two processes racing for it exactly one wins; a lock whose process has
+// died is stale and taken over.
+
+export type LockPurpose = 'changing' | 'running' | 'deleting';
+
+export interface LockInfo {
+  pid: number;
+  purpose: LockPurpose;
+  since: string;
+}
+
+const LOCK_FILE = 'lock';
+
+export async function readLock(vmDir: string): Promise<LockInfo | null> {
+  try {
+    const info = JSON.parse(await fs.readFile(path.join(vmDir, LOCK_FILE), 'utf8')) as LockInfo;
+    return typeof info.pid === 'number' ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The lock if its holder is alive; removes a stale one. */
+export async function liveLock(vmDir: string): Promise<LockInfo | null> {
+  const info = await readLock(vmDir);
+  if (info && isProcessAlive(info.pid)) return info;
+  const file = path.join(vmDir, LOCK_FILE);
+  if (info) await fs.rm(file, { force: true });
+  else {
+    // An unreadable lock is either being written right now or left by a crash mid-write.
+    const stats = await fs.stat(file).catch(() => null);
+    if (stats && Date.now() - stats.mtimeMs > 5000) await fs.rm(file, { force: true });
+  }
+  return null;
+}
+
+const PURPOSE_WORDS: Record<LockPurpose, string> = { changing: 'being changed', running: 'running', deleting: 'being deleted' };
+
+export interface VmLock {
+  readonly info: LockInfo;
+  release(): Promise<void>;
+}
+
+export async function acquireLock(vmDir: string, vmName: string, purpose: LockPurpose, pid = process.pid): Promise<VmLock> {
+  const file = path.join(vmDir, LOCK_FILE);
+  const info: LockInfo = { pid, purpose, since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fs.writeFile(file, JSON.stringify(info), { flag: 'wx', mode: 0o600 });
+      return {
+        info,
+        release: async () => {
+          // Only remove the lock if it is still ours.
+          const current = await readLock(vmDir);
+          if (current?.pid === info.pid && current.since === info.since) await fs.rm(file, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = await liveLock(vmDir);
+      if (holder) throw new HangarError(holder.purpose === 'running' ? 'VM_RUNNING' : 'VM_BUSY', `The VM "${vmName}" is ${PURPOSE_WORDS[holder.purpose]} (process ${holder.pid}).`);
+    }
+  }
+  throw new HangarError('VM_BUSY', `The VM "${vmName}" is locked by another process. Try again.`);
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { VmConfig } from '../../src-shared/vm';
+
+// vm.json carries its schema version. Reading goes old -> new through the migrations
+// below, one version at a time, and the result must pass the current schema. Version 1 is
+// the first, so the table is empty today; each future change adds one step here.
+
+export const CURRENT_SCHEMA = 1;
+
+export type Migration = (old: Record<string, unknown>) => Record<string, unknown>;
+
+/** MIGRATIONS[n] turns a version-n document into a version-(n+1) one. */
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+
+export type ParsedVmJson = { ok: true; config: VmConfig; migrated: boolean } | { ok: false; reason: string };
+
+export function parseVmJson(text: string, migrations: Readonly<Record<number, Migration>> = MIGRATIONS, current = CURRENT_SCHEMA): ParsedVmJson {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: `vm.json is not valid JSON (${(error as Error).message}).` };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'vm.json does not hold a VM definition.' };
+  let document = raw as Record<string, unknown>;
+  const version = document.schema;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return { ok: false, reason: 'vm.json has no schema version.' };
+  if (version > current) return { ok: false, reason: `vm.json was written by a newer Hangar (schema ${version}); update Hangar to open this VM.` };
+  for (let from = version; from < current; from++) {
+    const step = migrations[from];
+    if (!step) return { ok: false, reason: `vm.json has schema ${from}, which this Hangar cannot upgrade.` };
+    document = { ...step(document), schema: from + 1 };
+  }
+  const parsed = VmConfig.safeParse(document);
+  if (!parsed.success) return { ok: false, reason: `vm.json is not a valid VM definition: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}` };
+  return { ok: true, config: parsed.data, migrated: version !== current };
+}
+
+export function serializeVmJson(config: VmConfig): string {
+  return JSON.stringify(VmConfig.parse(config), null, 2) + '\n';
+}
