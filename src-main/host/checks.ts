@@ -220,8 +220,10 @@ function networkChecks(facts: HostFacts): Draft[] {
   );
   const vhostInKernel = kernel.config ? ['y', 'm'].includes(kernel.config.CONFIG_VHOST_NET ?? '') : null;
   drafts.push(
-    vhostNetDevice.node?.kind === 'char'
+    vhostNetDevice.node?.kind === 'char' && vhostNetDevice.usable
       ? check('network.vhost_net', 'pass', '/dev/vhost-net is present: bridged networking runs in the kernel.')
+      : vhostNetDevice.node?.kind === 'char'
+        ? check('network.vhost_net', 'warn', 'You may not use /dev/vhost-net, so bridged networking is slower.', { detail: `${onlyBridged} It usually belongs to the kvm group: the /dev/kvm fix covers it too.` })
       : vhostInKernel === false
         ? check('network.vhost_net', 'warn', '/dev/vhost-net is missing: this kernel was built without vhost-net, so bridged networking is slower.', { detail: onlyBridged })
         : check('network.vhost_net', 'warn', '/dev/vhost-net is missing: bridged networking is slower.', { fix: 'sudo modprobe vhost_net', detail: onlyBridged }),

@@ -81,7 +81,7 @@ export async function probeKvm(probe: HostProbe, qemuPath: string): Promise<KvmP
 interface FirmwareDescriptor {
   'interface-types'?: string[];
   targets?: { architecture?: string }[];
-  mapping?: { executable?: { filename?: string }; 'nvram-template'?: { filename?: string } };
+  mapping?: { executable?: { filename?: string; format?: string }; 'nvram-template'?: { filename?: string; format?: string } };
   features?: string[];
 }
 
@@ -116,6 +116,9 @@ export async function findOvmf(probe: HostProbe): Promise<OvmfFiles | null> {
       const isX86 = descriptor.targets?.some((target) => target.architecture === 'x86_64');
       const code = descriptor.mapping?.executable?.filename;
       const vars = descriptor.mapping?.['nvram-template']?.filename;
+      // Hangar loads firmware as raw flash; Fedora also ships qcow2 builds, listed first.
+      const raw = (descriptor.mapping?.executable?.format ?? 'raw') === 'raw' && (descriptor.mapping?.['nvram-template']?.format ?? 'raw') === 'raw';
+      if (!raw) continue;
       // Plain UEFI first: Secure Boot with enrolled keys refuses unsigned test kernels.
       if (isUefi && isX86 && code && vars && !descriptor.features?.includes('secure-boot') && (await probe.stat(code)) && (await probe.stat(vars))) return { code, vars };
     }
