@@ -102,14 +102,19 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     if (before.state !== tracker.state || before.problem !== tracker.problem) broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) });
   };
 
+  // Everything is released before the final state goes out, so a client that hears
+  // "stopped" can start the VM again at once without tripping over our lock or sockets.
   const cleanUp = async (): Promise<void> => {
     for (const server of servers) server.close();
-    for (const client of [...controlClients, ...viewers]) client.destroy();
+    for (const viewer of viewers) viewer.destroy();
     serial?.destroy();
     qmp?.close();
     swtpm?.kill('SIGTERM');
     await fs.rm(runDir, { recursive: true, force: true });
     await lock.release();
+  };
+  const hangUp = async (): Promise<void> => {
+    await Promise.all([...controlClients].map((client) => new Promise<void>((resolve) => client.end(resolve))));
   };
 
   try {
@@ -173,8 +178,9 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     }
     const message = stderrText.trim() ? explainQemuFailure(stderrText) : `The VM could not start: ${(error as Error).message}`;
     await writeLastRun(spec.vmDir, { state: 'crashed', problem: { message, log: errorLines(stderrText).slice(-LOG_TAIL_LINES) }, endedAt: new Date().toISOString(), exitCode: outcome.exited?.code ?? null, signal: outcome.exited?.signal ?? null });
-    report({ type: 'failed', code: 'QEMU_FAILED', message, log: errorLines(stderrText).slice(-LOG_TAIL_LINES) });
     await cleanUp();
+    report({ type: 'failed', code: 'QEMU_FAILED', message, log: errorLines(stderrText).slice(-LOG_TAIL_LINES) });
+    await hangUp();
     return;
   }
 
@@ -234,7 +240,8 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
   const ended = outcome.exited ?? { code: null, signal: null };
   // Give the last serial bytes and QMP events a moment to arrive before judging.
   await sleep(50);
-  feed({ type: 'exited', code: ended.code, signal: ended.signal });
+  // Not feed(): the final state is announced only after cleanUp (below).
+  tracker = track(tracker, { type: 'exited', code: ended.code, signal: ended.signal });
   await writeLastRun(spec.vmDir, {
     state: tracker.state === 'stopped' ? 'stopped' : 'crashed',
     problem: problemOf(tracker),
@@ -242,8 +249,9 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     exitCode: ended.code,
     signal: ended.signal,
   });
-  broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) });
   await cleanUp();
+  broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) });
+  await hangUp();
 }
 
 async function writeLastRun(vmDir: string, lastRun: LastRun): Promise<void> {
