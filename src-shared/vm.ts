@@ -15,8 +15,8 @@ export const VmName = z
       .string()
       .min(1, 'Give the VM a name.')
       .max(VM_NAME_MAX, `A VM name can be at most ${VM_NAME_MAX} characters.`)
-      // eslint-disable-next-line no-control-regex
-      .regex(/^[^\u0000-\u001f\u007f]*$/, 'A VM name cannot contain control characters (such as new lines or tabs).'),
+      // Control characters (C0 and C1) and Unicode line and paragraph separators: a name is one line.
+      .regex(/^[^\p{Cc}\p{Zl}\p{Zp}]*$/u, 'A VM name cannot contain control characters (such as new lines or tabs).'),
   );
 
 /** The folder name of a VM: derived from the name, always safe as one path component. */

@@ -73,11 +73,13 @@ export class QemuImg {
     if (result.code !== 0) throw failure('Resizing the disk', result.stderr);
   }
 
-  async check(file: string): Promise<{ ok: boolean; summary: string }> {
+  async check(file: string): Promise<{ status: 'consistent' | 'leaks' | 'corrupt' | 'unchecked'; summary: string }> {
     const result = await runProgram(this.binary, ['check', '--output=json', file]);
-    // Exit 0: clean, 2: corruptions, 3: leaks only (harmless), 63: format cannot be checked.
-    if (result.code === 0 || result.code === 3 || result.code === 63) return { ok: true, summary: result.code === 3 ? 'The disk has leaked clusters (harmless, wasted space).' : 'The disk is consistent.' };
-    if (result.code === 2) return { ok: false, summary: 'The disk image is corrupt.' };
+    // Exit 0: clean, 2: corruptions, 3: leaks only (harmless), 63: this format cannot be checked.
+    if (result.code === 0) return { status: 'consistent', summary: 'The disk is consistent.' };
+    if (result.code === 3) return { status: 'leaks', summary: 'The disk has leaked clusters: harmless, only wasted space.' };
+    if (result.code === 63) return { status: 'unchecked', summary: 'This disk format (such as raw) has nothing qemu-img can check.' };
+    if (result.code === 2) return { status: 'corrupt', summary: 'The disk image is corrupt.' };
     throw failure('Checking the disk', result.stderr);
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -8,10 +9,13 @@ import path from 'node:path';
  */
 export async function atomicWriteFile(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  // Unique per call: writers of one file at once must never share (or delete) a temp file.
+  const temp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
   let handle: fs.FileHandle | undefined;
+  let created = false;
   try {
     handle = await fs.open(temp, 'wx', mode);
+    created = true;
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();
@@ -19,7 +23,7 @@ export async function atomicWriteFile(file: string, data: string | Uint8Array, m
     await fs.rename(temp, file);
   } catch (error) {
     await handle?.close().catch(() => {});
-    await fs.rm(temp, { force: true }).catch(() => {});
+    if (created) await fs.rm(temp, { force: true }).catch(() => {});
     throw error;
   }
   // The rename itself is only durable once the folder is flushed.

@@ -14,9 +14,9 @@ export function validVmName(raw: unknown): string {
  */
 export function slugForName(name: string): string {
   const slug = name
+    .toLowerCase()
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 40)

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HangarError } from '../../src-shared/errors';
-import type { VmConfig } from '../../src-shared/vm';
+import { VmConfig } from '../../src-shared/vm';
 import { atomicWriteFile } from '../util/atomic-write';
 import { isProcessAlive } from '../util/process';
 import { uniqueId, validVmName } from './ids';
@@ -12,6 +12,7 @@ import { CURRENT_SCHEMA, parseVmJson, serializeVmJson } from './schema';
 // UEFI variables and logs. A folder a person can see, back up and copy.
 
 export const VM_JSON = 'vm.json';
+const DISK_IMAGE = /\.(qcow2|raw|img|vmdk|vdi|vhdx|vhd)$/i;
 const STAGING_PREFIX = '.creating-';
 
 export interface LibraryEntry {
@@ -90,12 +91,16 @@ export class VmLibrary {
     const entries = await this.list();
     const clash = entries.find((entry) => entry.config?.name.toLowerCase() === name.toLowerCase());
     if (clash) throw new HangarError('VM_NAME_TAKEN', `There is already a VM called "${clash.config?.name}". Choose another name.`);
-    await fs.mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
     const id = uniqueId(name, new Set(entries.map((entry) => entry.id)));
     const config: VmConfig = { ...draft, name, schema: CURRENT_SCHEMA, id, createdAt: new Date().toISOString() };
-    serializeVmJson(config); // refuses an invalid definition before anything is made
+    checkDefinition(config); // refuses an invalid definition before anything is made
+    await fs.mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
     const staging = path.join(this.vmsDir, `${STAGING_PREFIX}${id}-${process.pid}`);
-    await fs.mkdir(staging, { mode: 0o700 });
+    await fs.mkdir(staging, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+      // The same name being created twice at once in this process.
+      if (error.code === 'EEXIST') throw new HangarError('VM_NAME_TAKEN', `A VM called "${name}" is being created right now.`);
+      throw error;
+    });
     try {
       await populate(staging, config);
       await atomicWriteFile(path.join(staging, VM_JSON), serializeVmJson(config));
@@ -130,7 +135,9 @@ export class VmLibrary {
         }
         next.name = name;
       }
-      await atomicWriteFile(path.join(entry.dir, VM_JSON), serializeVmJson({ ...next, id: entry.id, schema: CURRENT_SCHEMA }));
+      const definition = { ...next, id: entry.id, schema: CURRENT_SCHEMA } as VmConfig;
+      checkDefinition(definition);
+      await atomicWriteFile(path.join(entry.dir, VM_JSON), serializeVmJson(definition));
       return next;
     } catch (error) {
       throw translateFsError(error);
@@ -148,12 +155,12 @@ export class VmLibrary {
     const lock = await acquireLock(entry.dir, entry.config?.name ?? entry.id, 'deleting');
     let keptDisksDir: string | null = null;
     try {
-      if (keepDisks && entry.config) {
-        const ownDisks = entry.config.disks.filter((disk) => !path.isAbsolute(disk.file));
-        if (ownDisks.length > 0) {
-          keptDisksDir = path.join(this.root, 'kept-disks', entry.id);
-          await fs.mkdir(keptDisksDir, { recursive: true, mode: 0o700 });
-          for (const disk of ownDisks) await fs.rename(path.join(entry.dir, disk.file), path.join(keptDisksDir, disk.file));
+      if (keepDisks) {
+        // A broken VM's vm.json cannot say which files are disks: keep every disk image in its folder.
+        const files = entry.config ? entry.config.disks.filter((disk) => !path.isAbsolute(disk.file)).map((disk) => disk.file) : (await fs.readdir(entry.dir)).filter((file) => DISK_IMAGE.test(file));
+        if (files.length > 0) {
+          keptDisksDir = await this.freshKeptDisksDir(entry.id);
+          for (const file of files) await fs.rename(path.join(entry.dir, file), path.join(keptDisksDir, file));
         }
       }
       // Move aside first: a folder that vanishes in one step never shows up half-deleted.
@@ -167,11 +174,35 @@ export class VmLibrary {
     return { keptDisksDir };
   }
 
+  /** kept-disks/<id>, or <id>-2, -3 ... : disks kept earlier are never overwritten. */
+  private async freshKeptDisksDir(id: string): Promise<string> {
+    const parent = path.join(this.root, 'kept-disks');
+    await fs.mkdir(parent, { recursive: true, mode: 0o700 });
+    for (let n = 1; ; n++) {
+      const dir = path.join(parent, n === 1 ? id : `${id}-${n}`);
+      try {
+        await fs.mkdir(dir, { mode: 0o700 });
+        return dir;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+  }
+
   private async removeAbandonedStaging(names: readonly string[]): Promise<void> {
     for (const name of names) {
       const match = /^\.(?:creating|deleting)-.*-(\d+)$/.exec(name);
       if (match && !isProcessAlive(Number(match[1]))) await fs.rm(path.join(this.vmsDir, name), { recursive: true, force: true });
     }
+  }
+}
+
+/** A definition that breaks the schema is a request error, said in words. */
+function checkDefinition(config: VmConfig): void {
+  const parsed = VmConfig.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HangarError('BAD_SETTINGS', `The VM settings are not valid: ${issue?.path.join('.') || 'settings'}: ${issue?.message ?? 'invalid'}.`);
   }
 }
 

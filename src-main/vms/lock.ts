@@ -26,18 +26,41 @@ export async function readLock(vmDir: string): Promise<LockInfo | null> {
   }
 }
 
-/** The lock if its holder is alive; removes a stale one. */
+/** The lock if its holder is alive; a stale one is removed (see takeOver). */
 export async function liveLock(vmDir: string): Promise<LockInfo | null> {
   const info = await readLock(vmDir);
   if (info && isProcessAlive(info.pid)) return info;
-  const file = path.join(vmDir, LOCK_FILE);
-  if (info) await fs.rm(file, { force: true });
-  else {
-    // An unreadable lock is either being written right now or left by a crash mid-write.
-    const stats = await fs.stat(file).catch(() => null);
-    if (stats && Date.now() - stats.mtimeMs > 5000) await fs.rm(file, { force: true });
-  }
+  await takeOver(vmDir, info);
   return null;
+}
+
+/**
+ * Removes a stale lock. Racers that all saw the same dead holder must not each delete the
+ * lock: one of them might already have replaced it with a fresh one. So removals go one at
+ * a time through a second O_EXCL file, and the lock is read again under it.
+ */
+async function takeOver(vmDir: string, seen: LockInfo | null): Promise<void> {
+  const file = path.join(vmDir, LOCK_FILE);
+  const gate = path.join(vmDir, `${LOCK_FILE}.takeover`);
+  try {
+    await fs.writeFile(gate, String(process.pid), { flag: 'wx', mode: 0o600 });
+  } catch {
+    // Someone else is taking over; a gate left by a crash mid-takeover expires.
+    const stats = await fs.stat(gate).catch(() => null);
+    if (stats && Date.now() - stats.mtimeMs > 5000) await fs.rm(gate, { force: true });
+    return;
+  }
+  try {
+    const now = await readLock(vmDir);
+    if (seen && now && now.pid === seen.pid && now.since === seen.since) await fs.rm(file, { force: true });
+    else if (!seen && !now) {
+      // An unreadable lock is either being written right now or left by a crash mid-write.
+      const stats = await fs.stat(file).catch(() => null);
+      if (stats && Date.now() - stats.mtimeMs > 5000) await fs.rm(file, { force: true });
+    }
+  } finally {
+    await fs.rm(gate, { force: true });
+  }
 }
 
 const PURPOSE_WORDS: Record<LockPurpose, string> = { changing: 'being changed', running: 'running', deleting: 'being deleted' };
@@ -50,7 +73,7 @@ export interface VmLock {
 export async function acquireLock(vmDir: string, vmName: string, purpose: LockPurpose, pid = process.pid): Promise<VmLock> {
   const file = path.join(vmDir, LOCK_FILE);
   const info: LockInfo = { pid, purpose, since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
     try {
       await fs.writeFile(file, JSON.stringify(info), { flag: 'wx', mode: 0o600 });
       return {
@@ -65,6 +88,8 @@ export async function acquireLock(vmDir: string, vmName: string, purpose: LockPu
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = await liveLock(vmDir);
       if (holder) throw new HangarError(holder.purpose === 'running' ? 'VM_RUNNING' : 'VM_BUSY', `The VM "${vmName}" is ${PURPOSE_WORDS[holder.purpose]} (process ${holder.pid}).`);
+      // A stale lock is being cleared by someone: give them a moment.
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
     }
   }
   throw new HangarError('VM_BUSY', `The VM "${vmName}" is locked by another process. Try again.`);

@@ -14,12 +14,21 @@ export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
 
 export type ParsedVmJson = { ok: true; config: VmConfig; migrated: boolean } | { ok: false; reason: string };
 
-export function parseVmJson(text: string, migrations: Readonly<Record<number, Migration>> = MIGRATIONS, current = CURRENT_SCHEMA): ParsedVmJson {
+/** Checks a document of the current version; a parameter so tests can run other tables. */
+export type VmConfigValidator = (document: unknown) => { success: true; data: VmConfig } | { success: false; error: z.ZodError };
+
+export function parseVmJson(
+  text: string,
+  migrations: Readonly<Record<number, Migration>> = MIGRATIONS,
+  current = CURRENT_SCHEMA,
+  validate: VmConfigValidator = (document) => VmConfig.safeParse(document),
+): ParsedVmJson {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, reason: `vm.json is not valid JSON (${(error as Error).message}).` };
+  } catch {
+    // Not the parser's message: it quotes the file's bytes, which may hold anything.
+    return { ok: false, reason: 'vm.json is not valid JSON (it may have been cut short or edited by hand).' };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'vm.json does not hold a VM definition.' };
   let document = raw as Record<string, unknown>;
@@ -29,9 +38,13 @@ export function parseVmJson(text: string, migrations: Readonly<Record<number, Mi
   for (let from = version; from < current; from++) {
     const step = migrations[from];
     if (!step) return { ok: false, reason: `vm.json has schema ${from}, which this Hangar cannot upgrade.` };
-    document = { ...step(document), schema: from + 1 };
+    try {
+      document = { ...step(document), schema: from + 1 };
+    } catch (error) {
+      return { ok: false, reason: `vm.json could not be upgraded from schema ${from}: ${(error as Error).message}` };
+    }
   }
-  const parsed = VmConfig.safeParse(document);
+  const parsed = validate(document);
   if (!parsed.success) return { ok: false, reason: `vm.json is not a valid VM definition: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}` };
   return { ok: true, config: parsed.data, migrated: version !== current };
 }

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { VmConfig } from '../../../src-shared/vm';
+import { CURRENT_SCHEMA, MIGRATIONS, parseVmJson, serializeVmJson, type Migration, type ParsedVmJson, type VmConfigValidator } from '../../../src-main/vms/schema';
+import { omit, sampleConfig } from './sample';
+
+const text = (value: unknown): string => JSON.stringify(value);
+
+function reasonOf(result: ParsedVmJson): string {
+  if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result.config)}`);
+  return result.reason;
+}
+
+describe('parseVmJson', () => {
+  it('reads a valid version-1 vm.json as it is', () => {
+    const config = sampleConfig();
+    expect(CURRENT_SCHEMA).toBe(1);
+    expect(parseVmJson(text(config))).toEqual({ ok: true, config, migrated: false });
+  });
+
+  it('fills in defaults of nested fields (port forward protocol and address)', () => {
+    const config = sampleConfig({ nic: { model: 'e1000', portForwards: [] } });
+    const raw = { ...config, nic: { model: 'e1000', portForwards: [{ hostPort: 8080, guestPort: 80 }] } };
+    const result = parseVmJson(text(raw));
+    expect(result).toEqual({ ok: true, migrated: false, config: { ...config, nic: { model: 'e1000', portForwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 }] } } });
+  });
+
+  it('round-trips what serializeVmJson writes (two-space JSON, final new line)', () => {
+    const config = sampleConfig({ cdrom: null, bootFrom: 'disk', disks: [] });
+    const written = serializeVmJson(config);
+    expect(written.endsWith('}\n')).toBe(true);
+    expect(written).toContain('\n  "schema": 1,\n');
+    expect(parseVmJson(written)).toEqual({ ok: true, config, migrated: false });
+  });
+
+  it.each([
+    ['empty file', ''],
+    ['truncated JSON', text(sampleConfig()).slice(0, 40)],
+    ['garbage bytes', '\u0000\u0001garbage'],
+    ['YAML', 'schema: 1\nname: x\n'],
+  ])('refuses %s as not valid JSON', (_what, input) => {
+    expect(reasonOf(parseVmJson(input))).toMatch(/^vm\.json is not valid JSON \(.+\)\.$/s);
+  });
+
+  // Regression (was a bug): the JSON error quotes the file's own bytes, so a reason shown in a
+  // list or printed by the CLI can span lines and carry terminal escape sequences.
+  it('the not-JSON reason is one line without control characters', () => {
+    const reason = reasonOf(parseVmJson('oops\n\u001b]0;owned\u0007'));
+    // eslint-disable-next-line no-control-regex
+    expect(reason).not.toMatch(/[\u0000-\u001f\u007f]/);
+  });
+
+  it.each([
+    ['an array', text([sampleConfig()])],
+    ['null', 'null'],
+    ['a number', '1'],
+    ['a string', '"Debian"'],
+  ])('refuses JSON that is %s: "does not hold a VM definition"', (_what, input) => {
+    expect(reasonOf(parseVmJson(input))).toBe('vm.json does not hold a VM definition.');
+  });
+
+  it.each([
+    ['missing', omit(sampleConfig(), 'schema')],
+    ['a string', { ...sampleConfig(), schema: '1' }],
+    ['zero', { ...sampleConfig(), schema: 0 }],
+    ['negative', { ...sampleConfig(), schema: -1 }],
+    ['a fraction', { ...sampleConfig(), schema: 1.5 }],
+    ['null', { ...sampleConfig(), schema: null }],
+  ])('refuses a schema version that is %s', (_what, document) => {
+    expect(reasonOf(parseVmJson(text(document)))).toBe('vm.json has no schema version.');
+  });
+
+  it('refuses a vm.json from a newer Hangar, saying to update', () => {
+    const reason = reasonOf(parseVmJson(text({ ...sampleConfig(), schema: 2, aNewField: true })));
+    expect(reason).toBe('vm.json was written by a newer Hangar (schema 2); update Hangar to open this VM.');
+  });
+
+  it.each([
+    ['cpus', { cpus: 0 }],
+    ['cpus', { cpus: 2.5 }],
+    ['memoryMiB', { memoryMiB: 8 }],
+    ['id', { id: '../escape' }],
+    ['firmware', { firmware: 'coreboot' }],
+    ['disks', { disks: Array.from({ length: 9 }, () => ({ file: 'd.qcow2', format: 'qcow2', bus: 'sata' })) }],
+  ])('names the bad field (%s) in its reason', (field, change) => {
+    const reason = reasonOf(parseVmJson(text({ ...sampleConfig(), ...change })));
+    expect(reason.startsWith('vm.json is not a valid VM definition: ')).toBe(true);
+    expect(reason).toContain(field);
+    expect(reason).not.toContain('\n');
+  });
+
+  it('says which field when a required one is missing, and refuses unknown fields', () => {
+    expect(reasonOf(parseVmJson(text(omit(sampleConfig(), 'tpm'))))).toContain('tpm');
+    expect(reasonOf(parseVmJson(text({ ...sampleConfig(), colour: 'blue' })))).toContain('colour');
+  });
+
+  it('ships an empty migration table while the schema is at version 1', () => {
+    expect(MIGRATIONS).toEqual({});
+  });
+});
+
+describe('parseVmJson with a migration table', () => {
+  // A made-up history: v1 called cpus "cores", v2 called memoryMiB "ramMiB".
+  function history(calls: Array<{ step: number; input: Record<string, unknown> }>): Record<number, Migration> {
+    return {
+      1: (old) => {
+        calls.push({ step: 1, input: structuredClone(old) });
+        const { cores, ...rest } = old;
+        return { ...rest, cpus: cores };
+      },
+      2: (old) => {
+        calls.push({ step: 2, input: structuredClone(old) });
+        const { ramMiB, ...rest } = old;
+        return { ...rest, memoryMiB: ramMiB };
+      },
+    };
+  }
+
+  function version1Document(): Record<string, unknown> {
+    const { cpus, memoryMiB, ...rest } = sampleConfig();
+    return { ...rest, schema: 1, cores: cpus, ramMiB: memoryMiB };
+  }
+
+  it('runs the steps in order, each on the output of the one before, stamping each version', () => {
+    const calls: Array<{ step: number; input: Record<string, unknown> }> = [];
+    parseVmJson(text(version1Document()), history(calls), 3);
+    expect(calls.map((call) => call.step)).toEqual([1, 2]);
+    expect(calls[0]?.input).toMatchObject({ schema: 1, cores: 2, ramMiB: 2048 });
+    // Step 2 sees what step 1 made: cpus renamed, and the version stamped as 2.
+    expect(calls[1]?.input).toMatchObject({ schema: 2, cpus: 2, ramMiB: 2048 });
+    expect(calls[1]?.input).not.toHaveProperty('cores');
+  });
+
+  it('starts from the version the file has: a version-2 file skips step 1', () => {
+    const calls: Array<{ step: number; input: Record<string, unknown> }> = [];
+    const version1 = version1Document();
+    parseVmJson(text({ ...omit(version1, 'cores'), schema: 2, cpus: version1.cores }), history(calls), 3);
+    expect(calls.map((call) => call.step)).toEqual([2]);
+  });
+
+  it('validates what the migrations produce, naming the bad field', () => {
+    const broken: Record<number, Migration> = { 1: (old) => ({ ...old, cpus: 0 }) };
+    const reason = reasonOf(parseVmJson(text(sampleConfig()), broken, 2));
+    expect(reason).toMatch(/^vm\.json is not a valid VM definition: /);
+    expect(reason).toContain('cpus');
+  });
+
+  it('refuses a version with no step to the next one', () => {
+    const calls: Array<{ step: number; input: Record<string, unknown> }> = [];
+    const { 1: first } = history(calls);
+    const reason = reasonOf(parseVmJson(text(version1Document()), { 1: first! }, 3));
+    expect(reason).toBe('vm.json has schema 2, which this Hangar cannot upgrade.');
+    expect(calls.map((call) => call.step)).toEqual([1]);
+  });
+
+  it('still refuses a newer version than the given current one', () => {
+    expect(reasonOf(parseVmJson(text({ ...sampleConfig(), schema: 4 }), history([]), 3))).toBe('vm.json was written by a newer Hangar (schema 4); update Hangar to open this VM.');
+  });
+
+  // The validator of the current version is a parameter too, since VmConfig pins schema to 1.
+  it('a complete chain ending at the current version reads as ok and migrated', () => {
+    const version3 = VmConfig.extend({ schema: z.literal(3) });
+    const result = parseVmJson(text(version1Document()), history([]), 3, (document) => version3.safeParse(document) as ReturnType<VmConfigValidator>);
+    expect(result).toEqual({ ok: true, migrated: true, config: { ...sampleConfig(), schema: 3 } });
+  });
+
+  // Regression (was a bug): a step that throws escapes parseVmJson (which promises {ok:false}),
+  // so VmLibrary.list() rejects and hides every VM instead of showing one as broken.
+  it('a migration step that throws gives a reason instead of an exception', () => {
+    const throwing: Record<number, Migration> = {
+      1: (old) => {
+        const nic = old.nic as { model: string } | undefined;
+        return { ...old, nicModel: nic!.model.toUpperCase() };
+      },
+    };
+    const result = parseVmJson(text(omit(sampleConfig(), 'nic')), throwing, 2);
+    expect(result.ok).toBe(false);
+  });
+});
