@@ -22,8 +22,9 @@ family="${ID} ${ID_LIKE:-}"
 case " $family " in
   *" debian "*|*" ubuntu "*)
     packages=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools)
-    # Debian's Chromium drives the end-to-end tests (playwright-core uses it, never downloads one).
-    if $dev; then packages+=(chromium); fi
+    # Debian's Chromium drives the end-to-end tests (playwright-core uses it, never downloads one);
+    # a kernel, busybox and GRUB build the tiny bootable test ISO (scripts/build-test-iso.sh).
+    if $dev; then packages+=(chromium linux-image-amd64 busybox-static grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools cpio kmod); fi
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -qq
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"
