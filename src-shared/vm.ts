@@ -100,8 +100,8 @@ export const NewVmRequest = z.strictObject({
   iso: z.string().nullable().default(null),
   /** An existing disk image to import instead of creating an empty disk. */
   importDisk: z.string().nullable().default(null),
-  memoryMiB: z.number().int().min(64).max(4 * 1024 * 1024).default(2048),
-  cpus: z.number().int().min(1).max(256).default(2),
+  memoryMiB: z.number().int().min(64, 'A VM needs at least 64 MiB of memory.').max(4 * 1024 * 1024, 'A VM can have at most 4 TiB of memory.').default(2048),
+  cpus: z.number().int().min(1, 'A VM needs at least one CPU.').max(256, 'A VM can have at most 256 CPUs.').default(2),
   /** Size of the new empty disk; ignored when importing, and 0 means no disk. */
   diskGiB: z.number().min(0).max(64 * 1024).default(20),
   firmware: Firmware.default('bios'),

@@ -60,7 +60,8 @@ export class LocalQemuConnection implements Connection {
   readonly library: VmLibrary;
   private readonly keepers = new Map<string, KeeperClient>();
   private readonly starting = new Map<string, Promise<VmSummary>>();
-  private readonly events = new EventEmitter<{ event: [ConnectionEvent] }>();
+  // Many listeners are normal: every client waiting for a VM's state adds one.
+  private readonly events = new EventEmitter<{ event: [ConnectionEvent] }>().setMaxListeners(0);
   private hostPromise: Promise<EngineHost> | null = null;
 
   private constructor(private readonly options: LocalQemuOptions) {
@@ -101,10 +102,6 @@ export class LocalQemuConnection implements Connection {
     this.keepers.set(id, client);
     const changed = (): void => void this.emitChanged(id);
     client.on('state', changed);
-    client.on('event', (event) => {
-      // An installer that opens the tray at the end means the OS is installed: boot from disk next time.
-      if (event === 'DEVICE_TRAY_MOVED') void this.library.update(id, (config) => ({ ...config, bootFrom: 'disk' }), { whileRunning: true }).catch(() => {});
-    });
     client.on('gone', () => {
       if (this.keepers.get(id) === client) this.keepers.delete(id);
       changed();

@@ -122,6 +122,21 @@ export class VmLibrary {
    */
   async update(idOrName: string, change: (config: VmConfig) => VmConfig, options: { whileRunning?: boolean } = {}): Promise<VmConfig> {
     const entry = await this.get(idOrName);
+    // Changes to a running VM skip the file lock (its keeper holds it), so within this
+    // process they at least go one after another: no read-modify-write is lost.
+    const previous = this.updating.get(entry.id) ?? Promise.resolve();
+    const mine = previous.catch(() => {}).then(() => this.updateNow(entry, change, options));
+    this.updating.set(entry.id, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.updating.get(entry.id) === mine) this.updating.delete(entry.id);
+    }
+  }
+
+  private readonly updating = new Map<string, Promise<VmConfig>>();
+
+  private async updateNow(entry: LibraryEntry & { config: VmConfig }, change: (config: VmConfig) => VmConfig, options: { whileRunning?: boolean }): Promise<VmConfig> {
     const holder = options.whileRunning ? await liveLock(entry.dir) : null;
     const lock = holder?.purpose === 'running' ? { release: async () => {} } : await acquireLock(entry.dir, entry.config.name, 'changing');
     try {

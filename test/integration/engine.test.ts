@@ -50,6 +50,31 @@ describe('a VM from the test ISO', () => {
   }, 180_000);
 });
 
+describe('UEFI, TPM and the CD drive', () => {
+  it('a UEFI VM with a TPM boots from the ISO; the CD can be changed and ejected while it runs', async () => {
+    // OVMF with GRUB needs a little more than 256 MiB for this kernel.
+    await call(service, 'createVm', { name: 'Modern', iso, memoryMiB: 512, cpus: 1, diskGiB: 1, firmware: 'uefi', tpm: true });
+    const folder = path.join(sandbox.root, 'data', 'vms', 'modern');
+    expect((await fs.stat(path.join(folder, 'uefi-vars.fd'))).size).toBeGreaterThan(0);
+    await call(service, 'startVm', { vm: 'modern' });
+    const console = await followConsole(service, 'modern');
+    await console.waitFor(MARKER, 120_000);
+    // swtpm runs beside it, and the guest sees a TPM.
+    await console.type('ls /sys/class/tpm/\n');
+    await console.waitFor(/\ntpm0/, 20_000);
+
+    const other = path.join(sandbox.root, 'other.iso');
+    await fs.copyFile(iso, other);
+    const changed = await call(service, 'changeMedia', { vm: 'modern', iso: other });
+    expect(changed.config?.cdrom).toBe(other);
+    const ejected = await call(service, 'changeMedia', { vm: 'modern', iso: null });
+    expect(ejected.config).toMatchObject({ cdrom: null, bootFrom: 'disk' });
+    console.stop();
+    await call(service, 'stopVm', { vm: 'modern', waitSeconds: 60 });
+    expect((await call(service, 'getVm', { vm: 'modern' })).summary.state).toBe('stopped');
+  }, 240_000);
+});
+
 describe('faults', () => {
   it('a QEMU killed with SIGKILL leaves the VM crashed, with the signal and its last lines', async () => {
     await call(service, 'createVm', { name: 'Victim', iso, memoryMiB: 128, cpus: 1, diskGiB: 0 });
