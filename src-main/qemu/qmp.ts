@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { lineReader } from '../util/json-lines';
 
 // A QMP client: the greeting, capability negotiation, commands matched to their replies by
 // id, and events delivered as they come. Events can arrive before the reply to the command
@@ -32,7 +33,6 @@ export interface QmpClientEvents {
 }
 
 export class QmpClient extends EventEmitter<QmpClientEvents> {
-  private buffer = '';
   private nextId = 1;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
@@ -41,7 +41,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   private constructor(private readonly socket: net.Socket) {
     super();
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.receive(chunk));
+    socket.on('data', lineReader((line) => this.handle(line)));
     socket.on('close', () => this.shutDown(new Error('The QMP connection closed.')));
     socket.on('error', (error) => this.shutDown(error));
   }
@@ -101,16 +101,6 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   close(): void {
     this.socket.destroy();
-  }
-
-  private receive(chunk: string): void {
-    this.buffer += chunk;
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, newline).trim();
-      this.buffer = this.buffer.slice(newline + 1);
-      if (line) this.handle(line);
-    }
   }
 
   private handle(line: string): void {

@@ -3,12 +3,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HangarError } from '../../src-shared/errors';
 import { QemuImg } from '../../src-main/qemu/img';
 import { runProgram } from '../../src-main/util/run';
 import { VmLibrary } from '../../src-main/vms/library';
 import { withTmpfs, type Tmpfs } from '../support/tmpfs';
 import { sampleDraft } from '../unit/vms/sample';
+import { refusal } from '../support/refusal';
 
 // The qemu-img wrapper against Debian's real qemu-img (7.2), on real and on full file systems.
 
@@ -48,14 +48,6 @@ async function sameContent(a: string, b: string): Promise<boolean> {
   return result.code === 0;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<HangarError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(HangarError);
-  return error as HangarError;
-}
 
 const exists = (file: string): Promise<boolean> =>
   fs.access(file).then(

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { lineReader } from '../../util/json-lines';
 import type { VmProblem, VmState } from '../../../src-shared/vm';
 import { KeeperHello, KeeperMessage, type KeeperRequest } from './protocol';
 
@@ -20,7 +21,6 @@ export class KeeperCommandError extends Error {
 
 /** One Hangar process's connection to a VM's keeper (control.sock). */
 export class KeeperClient extends EventEmitter<KeeperClientEvents> {
-  private buffer = '';
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   private gone = false;
@@ -34,12 +34,13 @@ export class KeeperClient extends EventEmitter<KeeperClientEvents> {
     super();
     this.state = hello.state;
     this.problem = hello.problem;
+    socket.on('close', () => this.markGone());
+    socket.on('error', () => this.markGone());
   }
 
   static connect(controlSocket: string, timeoutMs = 5000): Promise<KeeperClient> {
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(controlSocket);
-      let buffer = '';
       const timer = setTimeout(() => fail(new Error('The VM keeper did not answer.')), timeoutMs);
       const fail = (error: Error): void => {
         clearTimeout(timer);
@@ -48,33 +49,24 @@ export class KeeperClient extends EventEmitter<KeeperClientEvents> {
       };
       socket.once('error', fail);
       socket.setEncoding('utf8');
-      const onData = (chunk: string): void => {
-        buffer += chunk;
-        const newline = buffer.indexOf('\n');
-        if (newline < 0) return;
-        socket.off('data', onData);
-        socket.off('error', fail);
+      let client: KeeperClient | null = null;
+      // The first line is the hello; everything after it belongs to the client.
+      const onData = lineReader((line) => {
+        if (client) return client.handleLine(line);
         clearTimeout(timer);
+        socket.off('error', fail);
         let hello: KeeperHello;
         try {
-          hello = KeeperHello.parse(JSON.parse(buffer.slice(0, newline)));
+          hello = KeeperHello.parse(JSON.parse(line));
         } catch {
           fail(new Error('The VM keeper sent something unexpected.'));
           return;
         }
-        const client = new KeeperClient(socket, hello);
-        client.attach(buffer.slice(newline + 1));
+        client = new KeeperClient(socket, hello);
         resolve(client);
-      };
+      });
       socket.on('data', onData);
     });
-  }
-
-  private attach(rest: string): void {
-    this.socket.on('data', (chunk: string) => this.receive(chunk));
-    this.socket.on('close', () => this.markGone());
-    this.socket.on('error', () => this.markGone());
-    if (rest) this.receive(rest);
   }
 
   get isConnected(): boolean {
@@ -95,31 +87,26 @@ export class KeeperClient extends EventEmitter<KeeperClientEvents> {
     this.socket.destroy();
   }
 
-  private receive(chunk: string): void {
-    this.buffer += chunk;
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      let message: KeeperMessage;
-      try {
-        message = KeeperMessage.parse(JSON.parse(line));
-      } catch {
-        continue;
-      }
-      if (message.type === 'state') {
-        this.state = message.state;
-        this.problem = message.problem;
-        this.emit('state', message.state, message.problem);
-      } else if (message.type === 'event') {
-        this.emit('event', message.event, message.data);
-      } else if (message.type === 'reply') {
-        const waiter = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        if (!waiter) continue;
-        if (message.ok) waiter.resolve(message.value);
-        else waiter.reject(new KeeperCommandError(message.error?.qmpClass ?? 'GenericError', message.error?.message ?? 'QEMU refused the command.'));
-      }
+  /** One message from the keeper (after the hello). */
+  handleLine(line: string): void {
+    let message: KeeperMessage;
+    try {
+      message = KeeperMessage.parse(JSON.parse(line));
+    } catch {
+      return;
+    }
+    if (message.type === 'state') {
+      this.state = message.state;
+      this.problem = message.problem;
+      this.emit('state', message.state, message.problem);
+    } else if (message.type === 'event') {
+      this.emit('event', message.event, message.data);
+    } else if (message.type === 'reply') {
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (!waiter) return;
+      if (message.ok) waiter.resolve(message.value);
+      else waiter.reject(new KeeperCommandError(message.error?.qmpClass ?? 'GenericError', message.error?.message ?? 'QEMU refused the command.'));
     }
   }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { VmProblem } from '../../../src-shared/vm';
 import { RingBuffer } from '../../consoles/ring-buffer';
 import { atomicWriteFile } from '../../util/atomic-write';
+import { lineReader } from '../../util/json-lines';
 import { acquireLock, type VmLock } from '../../vms/lock';
 import { QmpClient, QmpError } from '../qmp';
 import { errorLines, explainQemuFailure } from '../qemu-errors';
@@ -200,17 +201,10 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       argv: [spec.qemuBinary, ...spec.argv],
     };
     client.write(JSON.stringify(hello) + '\n');
-    let buffer = '';
-    client.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      if (buffer.length > 1024 * 1024) return client.destroy();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        void handleRequest(client, line);
-      }
-    });
+    client.setEncoding('utf8').on(
+      'data',
+      lineReader((line) => void handleRequest(client, line), { maxLine: 1024 * 1024, onOverflow: () => client.destroy() }),
+    );
   }
 
   async function handleRequest(client: net.Socket, line: string): Promise<void> {

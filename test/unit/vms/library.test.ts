@@ -8,6 +8,7 @@ import type { VmConfig } from '../../../src-shared/vm';
 import { VM_JSON, VmLibrary } from '../../../src-main/vms/library';
 import { parseVmJson } from '../../../src-main/vms/schema';
 import { sampleDraft } from './sample';
+import { refusal } from '../../support/refusal';
 
 let root: string;
 let library: VmLibrary;
@@ -21,14 +22,6 @@ afterEach(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-async function refusal(promise: Promise<unknown>): Promise<HangarError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(HangarError);
-  return error as HangarError;
-}
 
 const mode = async (file: string): Promise<number> => (await fs.stat(file)).mode & 0o777;
 const listing = async (dir: string): Promise<string[]> => (await fs.readdir(dir)).sort();

@@ -7,6 +7,7 @@ import { HangarError } from '../../../src-shared/errors';
 import { acquireLock, liveLock, readLock, type VmLock } from '../../../src-main/vms/lock';
 import { VmLibrary } from '../../../src-main/vms/library';
 import { sampleDraft } from './sample';
+import { refusal } from '../../support/refusal';
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -42,14 +43,6 @@ async function liveChild(): Promise<number> {
   return child.pid!;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<HangarError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(HangarError);
-  return error as HangarError;
-}
 
 const lockFile = (): string => path.join(dir, 'lock');
 const later = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
