@@ -9,7 +9,8 @@ import { buildQemuArgv, diskPath, runPaths, vmFiles, type LaunchPlan } from '../
 import { QemuImg } from '../qemu/img';
 import { KeeperClient } from '../qemu/keeper/client';
 import { keeperFiles, LAST_RUN_FILE, LastRun, type LaunchSpec } from '../qemu/keeper/protocol';
-import { attachToKeeper, keeperEntry, launchKeeper } from '../qemu/supervisor';
+import { inspectRunFolder, keeperEntry, launchKeeper, stopOrphan } from '../qemu/supervisor';
+import { atomicWriteFile } from '../util/atomic-write';
 import { VmLibrary, type LibraryEntry } from '../vms/library';
 import type { Connection, ConnectionEvent, ConsoleSession } from './connection';
 import type { EngineHost } from './engine-host';
@@ -60,6 +61,8 @@ export class LocalQemuConnection implements Connection {
   readonly library: VmLibrary;
   private readonly keepers = new Map<string, KeeperClient>();
   private readonly starting = new Map<string, Promise<VmSummary>>();
+  /** VMs whose keeper died while their QEMU runs on: pid of that QEMU. */
+  private readonly orphans = new Map<string, number>();
   // Many listeners are normal: every client waiting for a VM's state adds one.
   private readonly events = new EventEmitter<{ event: [ConnectionEvent] }>().setMaxListeners(0);
   private hostPromise: Promise<EngineHost> | null = null;
@@ -90,15 +93,22 @@ export class LocalQemuConnection implements Connection {
     await Promise.all(entries.map((entry) => this.attach(entry.id)));
     // Run folders of VMs that no longer exist (deleted while running elsewhere) are stale.
     for (const name of (await fs.readdir(this.options.runtimeRoot).catch(() => [])) as string[]) {
-      if (!known.has(name)) await attachToKeeper(this.runDir(name), name).then((client) => client?.close());
+      if (!known.has(name)) {
+        const found = await inspectRunFolder(this.runDir(name), name);
+        if (found.kind === 'keeper') found.client.close();
+      }
     }
   }
 
   private async attach(id: string): Promise<KeeperClient | null> {
     const existing = this.keepers.get(id);
     if (existing?.isConnected) return existing;
-    const client = await attachToKeeper(this.runDir(id), id);
-    if (!client) return null;
+    const found = await inspectRunFolder(this.runDir(id), id);
+    if (found.kind === 'orphan') this.orphans.set(id, found.qemuPid);
+    else this.orphans.delete(id);
+    if (found.kind === 'none' && found.stale) await this.recordLostRun(id, found.launchedAt ?? 0);
+    if (found.kind !== 'keeper') return null;
+    const client = found.client;
     this.keepers.set(id, client);
     const changed = (): void => void this.emitChanged(id);
     client.on('state', changed);
@@ -107,6 +117,23 @@ export class LocalQemuConnection implements Connection {
       changed();
     });
     return client;
+  }
+
+  /** A run whose keeper vanished without a word (killed, or the machine restarted) ended as a crash. */
+  private async recordLostRun(id: string, launchedAt = 0, forcedOff = false): Promise<void> {
+    const entry = await this.library.load(id);
+    if (!entry) return;
+    // A keeper that died after recording the end (but before tidying up) told the truth already.
+    const recorded = await this.lastRun(entry.dir);
+    if (recorded && Date.parse(recorded.endedAt) >= launchedAt) return;
+    const lastRun: LastRun = {
+      state: forcedOff ? 'stopped' : 'crashed',
+      problem: forcedOff ? null : { message: 'The VM ended while Hangar could not watch it: its keeper process was killed, or this machine restarted.', log: [] },
+      endedAt: new Date().toISOString(),
+      exitCode: null,
+      signal: null,
+    };
+    await atomicWriteFile(path.join(entry.dir, LAST_RUN_FILE), JSON.stringify(lastRun, null, 2) + '\n').catch(() => {});
   }
 
   private async emitChanged(id: string): Promise<void> {
@@ -138,6 +165,11 @@ export class LocalQemuConnection implements Connection {
       return { ...base, state: keeper.state, problem: keeper.problem, accelerator: keeper.hello.accelerator, pid: keeper.hello.qemuPid };
     }
     if (this.starting.has(entry.id)) return { ...base, state: 'starting', problem: null, accelerator: null, pid: null };
+    const orphan = this.orphans.get(entry.id);
+    if (orphan !== undefined) {
+      const problem = { message: "Hangar lost this VM's keeper process; the VM runs on unsupervised. Force it off to take it back.", log: [] };
+      return { ...base, state: 'running', problem, accelerator: null, pid: orphan };
+    }
     const last = await this.lastRun(entry.dir);
     const crashed = last?.state === 'crashed';
     return { ...base, state: crashed ? 'crashed' : 'stopped', problem: crashed ? last.problem : null, accelerator: null, pid: null };
@@ -244,6 +276,7 @@ export class LocalQemuConnection implements Connection {
   private async start(id: string): Promise<VmSummary> {
     const entry = await this.library.get(id);
     if ((await this.attach(id))?.isConnected) return this.summarize(entry);
+    if (this.orphans.has(id)) throw new HangarError('VM_RUNNING', `"${entry.config.name}" is still running without its keeper. Force it off first.`);
     const { config } = entry;
     const host = await this.host();
     if (!host.qemuSystem) throw new HangarError('QEMU_FAILED', 'QEMU is not installed, so no VM can start. "hangar doctor" says how to install it.');
@@ -318,8 +351,20 @@ export class LocalQemuConnection implements Connection {
     return this.summarize(entry);
   }
 
-  stopVm(ref: string, { force }: { force: boolean }): Promise<VmSummary> {
-    return this.command(ref, force ? 'quit' : 'system_powerdown');
+  async stopVm(ref: string, { force }: { force: boolean }): Promise<VmSummary> {
+    const entry = await this.library.find(ref);
+    await this.attach(entry.id);
+    const orphan = this.orphans.get(entry.id);
+    if (orphan !== undefined) {
+      if (!force) throw new HangarError('VM_BUSY', `"${entry.config?.name ?? entry.id}" runs without its keeper, so Hangar cannot press its power button. Force it off instead.`);
+      await stopOrphan(this.runDir(entry.id), orphan);
+      this.orphans.delete(entry.id);
+      await this.recordLostRun(entry.id, Date.now(), true);
+      const summary = await this.summarize(entry);
+      this.emit({ type: 'vmChanged', vm: summary });
+      return summary;
+    }
+    return this.command(entry.id, force ? 'quit' : 'system_powerdown');
   }
 
   pauseVm(ref: string): Promise<VmSummary> {
@@ -383,7 +428,7 @@ export class LocalQemuConnection implements Connection {
 
   async deleteVm(ref: string, { keepDisks }: { keepDisks: boolean }): Promise<{ keptDisksDir: string | null }> {
     const entry = await this.library.find(ref);
-    if ((await this.attach(entry.id))?.isConnected) throw new HangarError('VM_RUNNING', `"${entry.config?.name ?? entry.id}" is running. Shut it down before deleting it.`);
+    if ((await this.attach(entry.id))?.isConnected || this.orphans.has(entry.id)) throw new HangarError('VM_RUNNING', `"${entry.config?.name ?? entry.id}" is running. Shut it down before deleting it.`);
     const result = await this.library.remove(entry.id, keepDisks);
     this.emit({ type: 'vmRemoved', id: entry.id });
     return result;

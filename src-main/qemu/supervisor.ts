@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HangarError, type ErrorCode } from '../../src-shared/errors';
 import { atomicWriteFile } from '../util/atomic-write';
-import { isProcessAlive } from '../util/process';
+import { isProcessAlive, processArgv } from '../util/process';
+import { runPaths } from './argv';
 import { KeeperClient } from './keeper/client';
 import { keeperFiles, StartReport, type LaunchSpec } from './keeper/protocol';
 
@@ -75,26 +76,55 @@ export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry()): Pro
   return { keeperPid: report.keeperPid, qemuPid: report.qemuPid };
 }
 
-/** Connects to the keeper of a running VM, or cleans a stale run folder and returns null. */
-export async function attachToKeeper(runDir: string, vmId: string): Promise<KeeperClient | null> {
+export type RunFolder =
+  | { kind: 'keeper'; client: KeeperClient }
+  /** A keeper is being started, or is not answering yet: leave it alone. */
+  | { kind: 'busy' }
+  /** The keeper died but its QEMU runs on, unsupervised (only a forced stop can end it cleanly). */
+  | { kind: 'orphan'; qemuPid: number }
+  /** Nobody is behind the folder (or there is none); `stale` says a run ended unrecorded. */
+  | { kind: 'none'; stale: boolean; launchedAt?: number };
+
+async function livePid(file: string): Promise<number | null> {
+  const text = await fs.readFile(file, 'utf8').catch(() => null);
+  const pid = text === null ? NaN : Number(text.trim());
+  return isProcessAlive(pid) ? pid : null;
+}
+
+/** What is behind a VM's run folder: its keeper (connected), an orphaned QEMU, or nothing (then cleaned). */
+export async function inspectRunFolder(runDir: string, vmId: string): Promise<RunFolder> {
   const files = keeperFiles(runDir);
-  const pidText = await fs.readFile(files.keeperPid, 'utf8').catch(() => null);
-  const pid = pidText === null ? NaN : Number(pidText.trim());
-  if (isProcessAlive(pid)) {
+  const hasPidFile = await fs.stat(files.keeperPid).then(() => true, () => false);
+  const keeperPid = await livePid(files.keeperPid);
+  if (keeperPid !== null) {
     try {
       const client = await KeeperClient.connect(files.control);
-      if (client.hello.vmId === vmId && client.hello.keeperPid === pid) return client;
+      if (client.hello.vmId === vmId && client.hello.keeperPid === keeperPid) return { kind: 'keeper', client };
       client.close();
     } catch {
-      // still starting, or not a keeper after all: fall through
+      // still starting up
     }
-    // A live keeper that is not ready yet must not lose its folder.
-    return null;
+    return { kind: 'busy' };
   }
-  // A keeper being started right now has not written its pid yet: leave young folders alone.
   const launched = await fs.stat(files.launch).catch(() => null);
-  if (launched && Date.now() - launched.mtimeMs < 30_000) return null;
-  // Nobody is behind these files: a keeper that was killed left them.
+  if (!launched && !hasPidFile) return { kind: 'none', stale: false };
+  // A keeper being started right now has not written its pid yet: leave young folders alone.
+  if (!hasPidFile && Date.now() - launched!.mtimeMs < 30_000) return { kind: 'busy' };
+  const qemuPid = await livePid(runPaths(runDir).pidFile);
+  if (qemuPid !== null && (await processArgv(qemuPid))?.some((arg) => arg.includes(`process=hangar-${vmId}`))) return { kind: 'orphan', qemuPid };
+  // The keeper was killed, or the machine restarted: nothing runs, the files are stale.
   await fs.rm(runDir, { recursive: true, force: true });
-  return null;
+  return { kind: 'none', stale: true, launchedAt: launched?.mtimeMs ?? 0 };
+}
+
+/** Ends a QEMU whose keeper is gone, then removes its run folder. */
+export async function stopOrphan(runDir: string, qemuPid: number): Promise<void> {
+  try {
+    process.kill(qemuPid, 'SIGTERM'); // QEMU shuts down cleanly on SIGTERM
+  } catch {
+    // already gone
+  }
+  for (let waited = 0; waited < 100 && isProcessAlive(qemuPid); waited++) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (isProcessAlive(qemuPid)) process.kill(qemuPid, 'SIGKILL');
+  await fs.rm(runDir, { recursive: true, force: true });
 }

@@ -200,3 +200,43 @@ describe('faults', () => {
     expect((await call(service, 'listVms', {})).some((vm) => vm.name === 'Not An ISO')).toBe(false);
   });
 });
+
+describe('when the keeper itself is killed', () => {
+  it('an orphaned QEMU shows as running unsupervised, can be forced off, and its files are cleaned', async () => {
+    await call(service, 'createVm', { name: 'Orphan', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
+    const started = await call(service, 'startVm', { vm: 'orphan' });
+    const runDir = path.join(sandbox.root, 'run', 'orphan');
+    const keeperPid = Number((await fs.readFile(path.join(runDir, 'keeper.pid'), 'utf8')).trim());
+    process.kill(keeperPid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const fresh = sandbox.service();
+    const { summary } = await call(fresh, 'getVm', { vm: 'orphan' });
+    expect(summary).toMatchObject({ state: 'running', pid: started.pid });
+    expect(summary.problem?.message).toMatch(/lost this VM's keeper/);
+    await expect(call(fresh, 'stopVm', { vm: 'orphan' })).rejects.toMatchObject({ code: 'VM_BUSY' });
+    const stopped = await call(fresh, 'stopVm', { vm: 'orphan', force: true });
+    expect(stopped).toMatchObject({ state: 'stopped', problem: null });
+    expect(qemuPidsFor('orphan')).toEqual([]);
+    await expect(fs.stat(runDir)).rejects.toThrow(/ENOENT/);
+  }, 60_000);
+
+  it('a run whose keeper and QEMU both vanished (a reboot) is recorded as crashed, and stale files go', async () => {
+    await call(service, 'createVm', { name: 'Rebooted', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
+    const started = await call(service, 'startVm', { vm: 'rebooted' });
+    const runDir = path.join(sandbox.root, 'run', 'rebooted');
+    const keeperPid = Number((await fs.readFile(path.join(runDir, 'keeper.pid'), 'utf8')).trim());
+    process.kill(keeperPid, 'SIGKILL');
+    process.kill(started.pid as number, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const fresh = sandbox.service();
+    const { summary } = await call(fresh, 'getVm', { vm: 'rebooted' });
+    expect(summary.state).toBe('crashed');
+    expect(summary.problem?.message).toMatch(/keeper process was killed, or this machine restarted/);
+    await expect(fs.stat(runDir)).rejects.toThrow(/ENOENT/);
+    // And it starts again as usual.
+    expect((await call(fresh, 'startVm', { vm: 'rebooted' })).state).toBe('running');
+    await call(fresh, 'stopVm', { vm: 'rebooted', force: true, waitSeconds: 20 });
+  }, 60_000);
+});
