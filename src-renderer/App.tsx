@@ -1,10 +1,11 @@
 import { HostScreen } from './features/host/HostScreen';
-import { OverviewScreen } from './features/overview/OverviewScreen';
+import { LibraryScreen } from './features/library/LibraryScreen';
+import { VmScreen } from './features/vm/VmScreen';
 import type { Screen } from './store/ui-slice';
 import { useAppStore } from './store/react';
 
 const NAV: { screen: Screen; label: string }[] = [
-  { screen: 'overview', label: 'Overview' },
+  { screen: 'library', label: 'Library' },
   { screen: 'host', label: 'Host check' },
 ];
 
@@ -21,7 +22,12 @@ export function App() {
         <ul>
           {NAV.map((item) => (
             <li key={item.screen}>
-              <button type="button" className="nav-item" aria-current={screen === item.screen ? 'page' : undefined} onClick={() => showScreen(item.screen)}>
+              <button
+                type="button"
+                className="nav-item"
+                aria-current={screen === item.screen || (item.screen === 'library' && screen === 'vm') ? 'page' : undefined}
+                onClick={() => showScreen(item.screen)}
+              >
                 {item.label}
               </button>
             </li>
@@ -35,7 +41,7 @@ export function App() {
             {connection.reason}
           </p>
         )}
-        {screen === 'host' ? <HostScreen /> : <OverviewScreen />}
+        {screen === 'host' ? <HostScreen /> : screen === 'vm' ? <VmScreen /> : <LibraryScreen />}
       </main>
     </div>
   );

@@ -4,7 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { connect } from './api/connect';
 import { createAppStore } from './store';
-import { StoreContext } from './store/react';
+import { ClientContext, StoreContext } from './store/react';
 import './styles.css';
 
 const connection = connect();
@@ -13,9 +13,11 @@ connection.onLost((reason) => store.getState().setConnection({ status: 'lost', r
 
 createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>
-    <StoreContext.Provider value={store}>
-      <App />
-    </StoreContext.Provider>
+    <ClientContext.Provider value={connection.client}>
+      <StoreContext.Provider value={store}>
+        <App />
+      </StoreContext.Provider>
+    </ClientContext.Provider>
   </StrictMode>,
 );
 
@@ -24,6 +26,7 @@ connection.ready.then(
     store.getState().setConnection({ status: 'ready' });
     void store.getState().loadAppInfo().catch(() => {});
     void store.getState().checkHost();
+    void store.getState().loadVms();
   },
   (error: unknown) => store.getState().setConnection({ status: 'lost', reason: error instanceof Error ? error.message : String(error) }),
 );

@@ -1,12 +1,16 @@
 /**
  * The renderer's Content-Security-Policy, the same for Electron (meta tag) and the web host
- * (header): only our own scripts and styles, no eval, no plugins, no framing, and network
- * access only back to where the page came from (the web host's WebSocket is same-origin).
+ * (header): only our own scripts, no eval, no plugins, no framing, and network access only
+ * back to where the page came from (the web host's WebSocket is same-origin).
+ * Styles allow 'unsafe-inline' because the terminal (xterm.js) writes <style> elements
+ * sized to the font at run time, so no hash can be known in advance; VS Code, which
+ * embeds the same terminal, makes the same choice. Scripts stay strict, and React escapes
+ * all text, so no page content can add markup to abuse it.
  */
 export const RENDERER_CSP = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "font-src 'self'",
   "connect-src 'self'",

@@ -38,9 +38,9 @@ export const createHostSlice =
     receiveHostReport(report) {
       const firstReport = get().hostReport === null;
       set({ hostReport: report });
-      if (firstReport && needsAttention(report) && localStorage.getItem(REVIEWED_KEY) === null) {
+      if (firstReport && needsAttention(report) && localStorage.getItem(REVIEWED_KEY) === null && !get().navigated) {
         localStorage.setItem(REVIEWED_KEY, report.checked_at);
-        get().showScreen('host');
+        set({ screen: 'host' });
       }
     },
   });

@@ -2,11 +2,12 @@ import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
 import type { ApiClient } from '../api/client';
 import { createHostSlice, type HostSlice } from './host-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
+import { createVmsSlice, type VmsSlice } from './vms-slice';
 
 // The store is a cache of what the main process knows, fed by API answers and events.
 // Nothing here is persisted: the main process is the source of truth.
 
-export type AppState = HostSlice & UiSlice;
+export type AppState = HostSlice & UiSlice & VmsSlice;
 export type SliceCreator<T> = StateCreator<AppState, [], [], T>;
 export type AppStore = StoreApi<AppState>;
 
@@ -14,7 +15,12 @@ export function createAppStore(client: ApiClient): AppStore {
   const store = createStore<AppState>()((...args) => ({
     ...createHostSlice(client)(...args),
     ...createUiSlice(client)(...args),
+    ...createVmsSlice(client)(...args),
   }));
+  // Events are the only way state changes arrive: no polling.
   client.on('hostChecked', (report) => store.getState().receiveHostReport(report));
+  client.on('vmChanged', (vm) => store.getState().receiveVm(vm));
+  client.on('vmRemoved', ({ id }) => store.getState().removeVm(id));
+  client.on('vmProgress', (progress) => store.getState().receiveProgress(progress));
   return store;
 }

@@ -51,7 +51,7 @@ describe('the Host check screen, through hangar web, in Chromium', () => {
   it('opens the Host check screen by itself on first start', async () => {
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Host check');
     await expect(page.getByRole('button', { name: 'Host check' }).getAttribute('aria-current')).resolves.toBe('page');
-    await expect(page.getByRole('button', { name: 'Overview' }).getAttribute('aria-current')).resolves.toBeNull();
+    await expect(page.getByRole('button', { name: 'Library' }).getAttribute('aria-current')).resolves.toBeNull();
   });
 
   it('says that VMs run with software emulation and that PVM is why', async () => {
@@ -129,13 +129,13 @@ describe('the Host check screen, through hangar web, in Chromium', () => {
     await expect.poll(() => consoleErrors.slice(consoleBefore).join('\n'), { timeout: 5_000 }).toMatch(/Content Security Policy/);
   });
 
-  it('after a reload, connects again with the kept token and stays on Overview', async () => {
+  it('after a reload, connects again with the kept token and shows the (empty) library', async () => {
     consoleErrors.length = 0;
     await page.reload({ waitUntil: 'load' });
     expect(page.url()).toBe(`${host.origin}/`);
-    await page.locator('.facts').waitFor({ state: 'visible', timeout: 45_000 });
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('This machine');
-    await expect(page.locator('.facts dd').nth(1).textContent()).resolves.toMatch(/^7\.2\.\d+$/);
+    await page.locator('.empty-library').waitFor({ state: 'visible', timeout: 45_000 });
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Virtual machines');
+    await expect(page.locator('.empty-library').textContent()).resolves.toContain('Drop an ISO anywhere on this window');
     await expect(page.locator('.error-banner').count()).resolves.toBe(0);
     expect(consoleErrors).toEqual([]);
     expect(pageErrors).toEqual([]);

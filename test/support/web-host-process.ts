@@ -21,6 +21,8 @@ export interface WebHostProcess {
   token: string;
   /** The temporary HOME the process runs with. */
   home: string;
+  /** Its environment, for running the CLI against the same library. */
+  env: NodeJS.ProcessEnv;
   /** Everything the process wrote to stderr so far, for failure messages. */
   stderr(): string;
   /** False once the process has exited, whether stopped or crashed. */
@@ -45,7 +47,16 @@ export async function startWebHostProcess({ startTimeoutMs = 30_000, stopTimeout
   const home = mkdtempSync(path.join(os.tmpdir(), 'hangar-e2e-home-'));
   const dataHome = path.join(home, '.local', 'share');
   mkdirSync(dataHome, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_DATA_HOME: dataHome, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'), NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_DATA_HOME: dataHome,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    // Run folders of its own too: VM ids are only unique within one library.
+    HANGAR_RUNTIME_DIR: path.join(home, 'run'),
+    NO_COLOR: '1',
+  };
   // HANGAR_HOME would win over XDG_DATA_HOME and point back at a real library.
   delete env.HANGAR_HOME;
 
@@ -95,7 +106,7 @@ export async function startWebHostProcess({ startTimeoutMs = 30_000, stopTimeout
       });
     });
     const [, url = '', port = '', token = ''] = match;
-    return { url, origin: `http://127.0.0.1:${port}`, port: Number(port), token, home, stderr: () => stderr, running: () => child.exitCode === null && child.signalCode === null, stop };
+    return { url, origin: `http://127.0.0.1:${port}`, port: Number(port), token, home, env, stderr: () => stderr, running: () => child.exitCode === null && child.signalCode === null, stop };
   } catch (error) {
     await stop();
     throw error;

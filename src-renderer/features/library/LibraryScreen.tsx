@@ -1,0 +1,63 @@
+import { formatBytes } from '../../../src-shared/format';
+import type { VmSummary } from '../../../src-shared/vm';
+import { VirtualList } from '../../components/VirtualList';
+import { VmStateBadge } from '../../components/VmStateBadge';
+import { useAppStore } from '../../store/react';
+import { sortedVms } from '../../store/selectors';
+
+function VmRow({ vm }: { vm: VmSummary }) {
+  const openVm = useAppStore((state) => state.openVm);
+  const runVmAction = useAppStore((state) => state.runVmAction);
+  const stopVm = useAppStore((state) => state.stopVm);
+  const busy = useAppStore((state) => Boolean(state.vmBusy[vm.id]));
+  const running = vm.state === 'running' || vm.state === 'paused' || vm.state === 'shutting-down';
+  return (
+    <div className="vm-row" data-vm-id={vm.id}>
+      <button type="button" className="vm-row-open" onClick={() => openVm(vm.id)} aria-label={`Open ${vm.name}`}>
+        <span className="vm-row-name">{vm.name}</span>
+        <span className="vm-row-facts">{vm.broken ? vm.broken : vm.config ? `${vm.config.cpus} CPU · ${formatBytes(vm.config.memoryMiB * 1024 ** 2)}` : ''}</span>
+      </button>
+      <VmStateBadge state={vm.state} broken={vm.broken !== null} />
+      {!vm.broken &&
+        (running ? (
+          <button type="button" disabled={busy || vm.state === 'shutting-down'} onClick={() => void stopVm(vm.id, false)} aria-label={`Shut down ${vm.name}`}>
+            Shut down
+          </button>
+        ) : (
+          <button type="button" disabled={busy || vm.state === 'starting'} onClick={() => void runVmAction(vm.id, 'startVm')} aria-label={`Start ${vm.name}`}>
+            Start
+          </button>
+        ))}
+    </div>
+  );
+}
+
+/** The VM library: every VM with its live state, and the way in for new ones. */
+export function LibraryScreen() {
+  const vms = useAppStore((state) => state.vms);
+  const loaded = useAppStore((state) => state.vmsLoaded);
+  const error = useAppStore((state) => state.vmsError);
+  const list = sortedVms(vms);
+  return (
+    <section className="screen library-screen" aria-labelledby="library-title">
+      <header className="screen-header">
+        <h1 id="library-title">Virtual machines</h1>
+      </header>
+      {error && (
+        <p className="error-banner" role="alert">
+          {error}
+        </p>
+      )}
+      {!loaded ? (
+        <p aria-live="polite">Loading the library…</p>
+      ) : list.length === 0 ? (
+        <div className="empty-library">
+          <p className="empty-title">No virtual machines yet</p>
+          <p>Drop an ISO anywhere on this window to create one.</p>
+        </div>
+      ) : (
+        <VirtualList items={list} rowHeight={64} label="Virtual machines" renderRow={(vm) => <VmRow vm={vm} />} />
+      )}
+    </section>
+  );
+}

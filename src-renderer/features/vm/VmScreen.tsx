@@ -1,0 +1,126 @@
+import { useState } from 'react';
+import { formatBytes } from '../../../src-shared/format';
+import { VmStateBadge } from '../../components/VmStateBadge';
+import { useAppStore } from '../../store/react';
+import { ConsolePane } from '../console/ConsolePane';
+
+/** One VM: its state, its controls and its console. */
+export function VmScreen() {
+  const id = useAppStore((state) => state.selectedVm);
+  const vm = useAppStore((state) => (id ? state.vms[id] : undefined));
+  const busy = useAppStore((state) => (id ? Boolean(state.vmBusy[id]) : false));
+  const error = useAppStore((state) => (id ? state.vmErrors[id] : undefined));
+  const runVmAction = useAppStore((state) => state.runVmAction);
+  const stopVm = useAppStore((state) => state.stopVm);
+  const deleteVm = useAppStore((state) => state.deleteVm);
+  const showScreen = useAppStore((state) => state.showScreen);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [keepDisks, setKeepDisks] = useState(true);
+
+  if (!id || !vm) {
+    return (
+      <section className="screen">
+        <p>This VM no longer exists.</p>
+        <button type="button" onClick={() => showScreen('library')}>
+          Back to the library
+        </button>
+      </section>
+    );
+  }
+  const live = vm.state === 'running' || vm.state === 'paused' || vm.state === 'shutting-down';
+  return (
+    <section className="screen vm-screen" aria-labelledby="vm-title">
+      <header className="screen-header">
+        <h1 id="vm-title">{vm.name}</h1>
+        <VmStateBadge state={vm.state} broken={vm.broken !== null} />
+      </header>
+      {vm.broken && (
+        <p className="error-banner" role="alert">
+          This VM cannot be loaded: {vm.broken}
+        </p>
+      )}
+      {vm.problem && (
+        <div className="problem" role="alert">
+          <p>{vm.problem.message}</p>
+          {vm.problem.log.length > 0 && <pre className="problem-log">{vm.problem.log.join('\n')}</pre>}
+        </div>
+      )}
+      {error && (
+        <p className="error-banner" role="alert">
+          {error}
+        </p>
+      )}
+      {vm.config && (
+        <p className="vm-facts">
+          {vm.config.cpus} CPU · {formatBytes(vm.config.memoryMiB * 1024 ** 2)} · {vm.config.firmware === 'uefi' ? 'UEFI' : 'BIOS'}
+          {vm.accelerator ? ` · ${vm.accelerator === 'kvm' ? 'KVM' : 'software emulation'}` : ''}
+          {vm.config.cdrom ? ` · CD: ${vm.config.cdrom}` : ''}
+        </p>
+      )}
+      {!vm.broken && (
+        <div className="vm-controls" role="toolbar" aria-label="VM controls">
+          {!live && (
+            <button type="button" disabled={busy || vm.state === 'starting'} onClick={() => void runVmAction(vm.id, 'startVm')}>
+              Start
+            </button>
+          )}
+          {live && (
+            <button type="button" disabled={busy || vm.state === 'shutting-down'} onClick={() => void stopVm(vm.id, false)}>
+              Shut down
+            </button>
+          )}
+          {live && (
+            <button type="button" disabled={busy && vm.state !== 'shutting-down'} onClick={() => void stopVm(vm.id, true)}>
+              Force off
+            </button>
+          )}
+          {vm.state === 'running' && (
+            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'pauseVm')}>
+              Pause
+            </button>
+          )}
+          {vm.state === 'paused' && (
+            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'resumeVm')}>
+              Resume
+            </button>
+          )}
+          {live && (
+            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'resetVm')}>
+              Reset
+            </button>
+          )}
+          {!live && (
+            <button type="button" className="danger" disabled={busy} onClick={() => setConfirmDelete(true)}>
+              Delete…
+            </button>
+          )}
+        </div>
+      )}
+      {confirmDelete && (
+        <div className="confirm" role="alertdialog" aria-labelledby="delete-title">
+          <p id="delete-title">Delete “{vm.name}”?</p>
+          <label>
+            <input type="checkbox" checked={keepDisks} onChange={(event) => setKeepDisks(event.target.checked)} /> Keep its disk images
+          </label>
+          <div className="confirm-actions">
+            <button type="button" onClick={() => setConfirmDelete(false)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => {
+                setConfirmDelete(false);
+                void deleteVm(vm.id, keepDisks).then(() => showScreen('library'));
+              }}
+            >
+              Delete
+            </button>
+          </div>
+        </div>
+      )}
+      <h2 className="pane-title">Serial console</h2>
+      <ConsolePane vmId={vm.id} running={vm.state === 'running' || vm.state === 'paused'} />
+    </section>
+  );
+}

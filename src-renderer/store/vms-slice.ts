@@ -1,0 +1,76 @@
+import type { VmProgress, VmSummary } from '../../src-shared/vm';
+import type { ApiClient } from '../api/client';
+import type { SliceCreator } from './index';
+
+export type VmAction = 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm';
+
+export interface VmsSlice {
+  vms: Record<string, VmSummary>;
+  vmsLoaded: boolean;
+  vmsError: string | null;
+  /** The last thing that went wrong with a VM action, per VM, in words. */
+  vmErrors: Record<string, string>;
+  /** VMs with an action on its way, so buttons can wait. */
+  vmBusy: Record<string, boolean>;
+  progress: VmProgress | null;
+  loadVms(): Promise<void>;
+  receiveVm(vm: VmSummary): void;
+  removeVm(id: string): void;
+  receiveProgress(progress: VmProgress): void;
+  runVmAction(id: string, action: VmAction): Promise<void>;
+  /** ACPI shutdown, or force off. A TIMEOUT comes back as the error, to offer force off. */
+  stopVm(id: string, force: boolean): Promise<void>;
+  deleteVm(id: string, keepDisks: boolean): Promise<void>;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export const createVmsSlice =
+  (client: ApiClient): SliceCreator<VmsSlice> =>
+  (set, get) => {
+    const act = async (id: string, work: () => Promise<VmSummary | null>): Promise<void> => {
+      set((state) => ({ vmBusy: { ...state.vmBusy, [id]: true }, vmErrors: withoutKey(state.vmErrors, id) }));
+      try {
+        const vm = await work();
+        if (vm) get().receiveVm(vm);
+      } catch (error) {
+        set((state) => ({ vmErrors: { ...state.vmErrors, [id]: message(error) } }));
+      } finally {
+        set((state) => ({ vmBusy: withoutKey(state.vmBusy, id) }));
+      }
+    };
+    return {
+      vms: {},
+      vmsLoaded: false,
+      vmsError: null,
+      vmErrors: {},
+      vmBusy: {},
+      progress: null,
+      async loadVms() {
+        try {
+          const list = await client.listVms({});
+          set({ vms: Object.fromEntries(list.map((vm) => [vm.id, vm])), vmsLoaded: true, vmsError: null });
+        } catch (error) {
+          set({ vmsError: message(error), vmsLoaded: true });
+        }
+      },
+      receiveVm: (vm) => set((state) => ({ vms: { ...state.vms, [vm.id]: vm } })),
+      removeVm: (id) => set((state) => ({ vms: withoutKey(state.vms, id) })),
+      receiveProgress: (progress) => set({ progress }),
+      runVmAction: (id, action) => act(id, () => client[action]({ vm: id })),
+      // The power button needs time; 60 s, then the user is offered force off.
+      stopVm: (id, force) => act(id, () => client.stopVm({ vm: id, force, waitSeconds: force ? 30 : 60 })),
+      deleteVm: (id, keepDisks) =>
+        act(id, async () => {
+          await client.deleteVm({ vm: id, keepDisks });
+          get().removeVm(id);
+          return null;
+        }),
+    };
+  };
+
+function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T> {
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
