@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Hangar needs: QEMU for x86_64, qemu-img, UEFI firmware
-# (OVMF) and swtpm. With --dev, also what the test suite needs (Debian/Ubuntu only).
+# (OVMF), swtpm, the OpenSSH client (the Terminal tab's SSH) and the compilers npm ci uses
+# to build node-pty. With --dev, also what the test suite needs (Debian/Ubuntu only).
 # Usage: scripts/setup-host.sh [--dev]
 set -euo pipefail
 
@@ -8,7 +9,7 @@ dev=false
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=true ;;
-    -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-host: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -22,6 +23,8 @@ family="${ID} ${ID_LIKE:-}"
 case " $family " in
   *" debian "*|*" ubuntu "*)
     packages=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools)
+    # ssh for SSH terminals into guests; python3, make and g++ for node-gyp (node-pty has no Linux prebuild).
+    packages+=(openssh-client python3 make g++)
     # Debian's Chromium drives the end-to-end tests (playwright-core uses it, never downloads one);
     # a kernel, busybox and GRUB build the tiny bootable test ISO (scripts/build-test-iso.sh).
     if $dev; then packages+=(chromium linux-image-amd64 busybox-static grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools cpio kmod); fi
@@ -30,11 +33,11 @@ case " $family " in
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"
     ;;
   *" fedora "*|*" rhel "*)
-    "${sudo[@]}" dnf install -y qemu-system-x86-core qemu-img edk2-ovmf swtpm swtpm-tools
+    "${sudo[@]}" dnf install -y qemu-system-x86-core qemu-img edk2-ovmf swtpm swtpm-tools openssh-clients python3 make gcc-c++
     if $dev; then "${sudo[@]}" dnf install -y chromium; fi
     ;;
   *" arch "*)
-    "${sudo[@]}" pacman -S --needed --noconfirm qemu-system-x86 qemu-img edk2-ovmf swtpm
+    "${sudo[@]}" pacman -S --needed --noconfirm qemu-system-x86 qemu-img edk2-ovmf swtpm openssh python make gcc
     if $dev; then "${sudo[@]}" pacman -S --needed --noconfirm chromium; fi
     ;;
   *)

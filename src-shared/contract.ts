@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { AppInfo } from './app';
 import { HostReport } from './host';
-import { ConsoleChunk, NewVmRequest, VmDetails, VmId, VmProgress, VmRef, VmSummary } from './vm';
+import { IsoInfo } from './os';
+import { ScreenAccess, Screenshot } from './screen';
+import { TerminalChunk, TerminalExited, TerminalId, TerminalSize, TerminalTarget } from './terminal';
+import { ConsoleChunk, NewVmRequest, VmChanges, VmDetails, VmId, VmProgress, VmRef, VmSummary } from './vm';
 
 const vmOnly = z.strictObject({ vm: VmRef });
 
@@ -41,6 +44,21 @@ export const methods = {
     output: VmSummary,
     summary: 'Create a VM: its folder, its disk (new or imported), and its definition.',
   },
+  inspectIso: {
+    input: z.strictObject({ path: z.string().min(1).max(4096) }),
+    output: IsoInfo,
+    summary: 'Read an ISO image: which OS it installs and the VM settings that suit it.',
+  },
+  previewVm: {
+    input: NewVmRequest,
+    output: z.strictObject({ argv: z.array(z.string()), warnings: z.array(z.string()) }),
+    summary: "Check a new VM's settings without making anything, and show the QEMU command line it would run.",
+  },
+  updateVm: {
+    input: z.strictObject({ vm: VmRef, changes: VmChanges }),
+    output: VmSummary,
+    summary: "Change a stopped VM's settings (name, CPUs, memory, firmware, devices).",
+  },
   startVm: { input: vmOnly, output: VmSummary, summary: 'Start a VM; it keeps running when this program exits.' },
   stopVm: {
     input: z.strictObject({
@@ -68,13 +86,45 @@ export const methods = {
   },
   attachConsole: {
     input: vmOnly,
-    output: z.strictObject({ vm: VmId, scrollback: z.string() }),
-    summary: "Follow a running VM's serial console: its scrollback now (base64), then consoleOutput events.",
+    output: z.strictObject({ vm: VmId, scrollback: z.string(), end: z.number().int().nonnegative() }),
+    summary: "Follow a running VM's serial console: its scrollback now (base64) and where it ends in the stream, then consoleOutput events.",
   },
   sendConsoleInput: {
     input: z.strictObject({ vm: VmRef, data: z.base64().max(256 * 1024) }),
     output: z.strictObject({}),
     summary: "Type into a VM's serial console (base64 bytes).",
+  },
+  // The VM's screen (see screen.ts).
+  openScreen: {
+    input: vmOnly,
+    output: ScreenAccess,
+    summary: "Open a running VM's screen: a one-time loopback WebSocket address for noVNC (null without a bridge), and its VNC socket for local viewers.",
+  },
+  getScreenshot: {
+    input: vmOnly,
+    output: Screenshot,
+    summary: "A picture of a running VM's screen, as PNG (base64).",
+  },
+  // Terminals on the host through node-pty (see terminal.ts): a login shell, or ssh into a VM.
+  openTerminal: {
+    input: z.strictObject({ target: TerminalTarget, ...TerminalSize }),
+    output: z.strictObject({ terminal: TerminalId, title: z.string() }),
+    summary: 'Open a terminal: a login shell on this machine, or ssh into a running VM over its forwarded port 22; then terminalOutput events.',
+  },
+  writeTerminal: {
+    input: z.strictObject({ terminal: TerminalId, data: z.base64().max(256 * 1024) }),
+    output: z.strictObject({}),
+    summary: 'Type into a terminal (base64 bytes).',
+  },
+  resizeTerminal: {
+    input: z.strictObject({ terminal: TerminalId, ...TerminalSize }),
+    output: z.strictObject({}),
+    summary: 'Tell a terminal its new size in columns and rows.',
+  },
+  closeTerminal: {
+    input: z.strictObject({ terminal: TerminalId }),
+    output: z.strictObject({}),
+    summary: 'Close a terminal: its program is hung up (and killed if it ignores that).',
   },
 } as const satisfies Record<string, MethodSpec>;
 
@@ -88,6 +138,10 @@ export const events = {
   vmProgress: VmProgress,
   /** Bytes from a followed serial console. */
   consoleOutput: ConsoleChunk,
+  /** Bytes a terminal printed. */
+  terminalOutput: TerminalChunk,
+  /** A terminal's program ended; no more output follows. */
+  terminalExited: TerminalExited,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Methods = typeof methods;

@@ -15,6 +15,8 @@ export const ErrorCode = z.enum([
   'VM_NOT_RUNNING',
   'VM_RUNNING',
   'ISO_NOT_FOUND',
+  'NOT_AN_ISO', // a file that is not an ISO 9660 image, or a folder
+  'ISO_UNREADABLE', // an ISO we may not read, or one that is damaged
   'DISK_NOT_FOUND',
   'DISK_EXISTS',
   'DISK_FAILED',
@@ -22,6 +24,9 @@ export const ErrorCode = z.enum([
   'BAD_SETTINGS',
   'QEMU_FAILED',
   'TIMEOUT',
+  'TERMINAL_NOT_FOUND',
+  'TERMINAL_FAILED', // a terminal's program could not start (no shell, no ssh, no node-pty)
+  'TOO_MANY_TERMINALS',
   'NO_PERMISSION',
   'INTERNAL',
 ]);

@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { OsFamily } from './os-family';
 import { DiskBus, Firmware, NicModel } from './vm';
 
 // What an ISO installs and the VM settings that suit it: the new-VM wizard's prefill.
 
-export const OsFamily = z.enum(['debian', 'ubuntu', 'fedora', 'arch', 'alpine', 'opensuse', 'windows', 'freebsd', 'other-linux', 'other']);
-export type OsFamily = z.infer<typeof OsFamily>;
+export { OsFamily } from './os-family';
 
 export const OsDefaults = z.strictObject({
   memoryMiB: z.number().int().min(64),

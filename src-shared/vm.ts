@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Accelerator } from './host';
+import { VmOs } from './os-family';
 
 // A VM as the user defines it (vm.json) and as it is seen running (VmState). The definition
 // is data, separate from the QEMU process, as in libvirt.
@@ -49,7 +50,7 @@ export const VmDisk = z.strictObject({
 export type VmDisk = z.infer<typeof VmDisk>;
 
 export const VmConfig = z.strictObject({
-  schema: z.literal(1),
+  schema: z.literal(2),
   id: VmId,
   name: z.string(),
   createdAt: z.string(),
@@ -64,6 +65,8 @@ export const VmConfig = z.strictObject({
   bootFrom: z.enum(['cdrom', 'disk']),
   nic: z.strictObject({ model: NicModel, portForwards: z.array(PortForward).max(16) }),
   tpm: z.boolean(),
+  /** The OS it installs or runs, when known (detected from the ISO): its icon in the library. */
+  os: VmOs.nullable(),
 });
 export type VmConfig = z.infer<typeof VmConfig>;
 
@@ -110,10 +113,28 @@ export const NewVmRequest = z.strictObject({
   nicModel: NicModel.default('virtio-net'),
   portForwards: z.array(PortForward).max(16).default([]),
   tpm: z.boolean().default(false),
+  /** What the wizard detected; when left out, the engine detects it from the ISO itself. */
+  os: VmOs.nullable().default(null),
 });
 export type NewVmRequest = z.input<typeof NewVmRequest>;
 
 export const VmRef = z.string().min(1).max(200);
+
+/** What may change in a stopped VM's definition; fields left out stay as they are. */
+export const VmChanges = z
+  .strictObject({
+    name: z.string(),
+    cpus: z.number().int().min(1, 'A VM needs at least one CPU.').max(256),
+    memoryMiB: z.number().int().min(64, 'A VM needs at least 64 MiB of memory.').max(4 * 1024 * 1024),
+    firmware: Firmware,
+    tpm: z.boolean(),
+    diskBus: DiskBus,
+    nicModel: NicModel,
+    portForwards: z.array(PortForward).max(16),
+    bootFrom: z.enum(['cdrom', 'disk']),
+  })
+  .partial();
+export type VmChanges = z.input<typeof VmChanges>;
 
 export const VmDetails = z.strictObject({
   summary: VmSummary,
@@ -132,5 +153,10 @@ export const VmProgress = z.strictObject({
 export type VmProgress = z.infer<typeof VmProgress>;
 
 /** Serial console bytes, base64-encoded so they survive JSON transports intact. */
-export const ConsoleChunk = z.strictObject({ vm: VmId, data: z.string() });
+export const ConsoleChunk = z.strictObject({
+  vm: VmId,
+  data: z.string(),
+  /** Where in the console's stream these bytes start; a viewer skips what its scrollback already had. */
+  offset: z.number().int().nonnegative(),
+});
 export type ConsoleChunk = z.infer<typeof ConsoleChunk>;

@@ -40,4 +40,10 @@ export interface HangarBridge {
   invoke(method: string, input: unknown): Promise<CallResult>;
   /** Subscribes to every event; returns the unsubscribe function. */
   onEvent(listener: (name: string, payload: unknown) => void): () => void;
+  /**
+   * Where a dropped or picked file lives on this machine (Electron's webUtils). Only the
+   * desktop app has it; in a browser the file's bytes are sent to `hangar web` instead.
+   * Typed loosely because this layer knows no DOM: the argument is a File.
+   */
+  pathForFile?(file: unknown): string;
 }

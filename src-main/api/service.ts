@@ -2,13 +2,16 @@ import { version } from '../../package.json';
 import type { FrontDoor } from '../../src-shared/app';
 import type { HangarHandlers } from '../../src-shared/contract';
 import { HangarError } from '../../src-shared/errors';
-import type { ConsoleSession } from '../connection/connection';
 import { probeEngineHost } from '../connection/engine-host';
 import { LocalQemuConnection } from '../connection/local-qemu';
+import { hostShellCommand, sshCommand, TerminalManager } from '../consoles/terminals';
+import { FollowedConsoles } from '../consoles/followed-consoles';
+import { ScreenTickets } from '../consoles/screen-bridge';
 import { localProbe, type HostProbe } from '../host/probe';
+import { inspectIso } from '../media/inspect';
 import { checkHost } from '../host/report';
 import { runtimeRoot } from '../qemu/supervisor';
-import { libraryRoot, vmStoreDir } from '../vms/paths';
+import { isoStoreDir, libraryRoot, vmStoreDir } from '../vms/paths';
 import { EventHub } from './events';
 
 export interface ServiceOptions {
@@ -22,15 +25,31 @@ export interface ServiceOptions {
 export interface HangarService {
   api: HangarHandlers;
   events: EventHub;
+  /** Where ISO images sent by a browser are kept (the web door's uploads). */
+  isoStoreDir: string;
   /** Lets go of VMs and consoles (they keep running) so the process can exit. */
   close(): void;
+  /** One-time tickets for VM screens: openScreen issues them, a door that bridges redeems them. */
+  screenTickets: ScreenTickets;
+  /** A door that bridges screens says where (ws://127.0.0.1:PORT/screen); without one, openScreen's url is null. */
+  setScreenBridge(baseUrl: string | null): void;
 }
 
-/** The implementation of the contract. It knows nothing of Electron, HTTP or terminals. */
+/** The implementation of the contract. It knows nothing of Electron, HTTP or the CLI. */
 export function createHangarService({ door, hostProbe = localProbe(), env = process.env }: ServiceOptions): HangarService {
   const events = new EventHub();
   let connection: Promise<LocalQemuConnection> | null = null;
-  const consoles = new Map<string, ConsoleSession>();
+  const consoles = new FollowedConsoles(
+    async (ref) => (await (await engine()).getVm(ref)).summary.id,
+    async (id) => (await engine()).openConsole(id),
+    (id, data, offset) => events.emit('consoleOutput', { vm: id, data: data.toString('base64'), offset }),
+  );
+  // Terminals (host shell, ssh into a VM) live as long as this service; close() ends them.
+  const terminals = new TerminalManager();
+  terminals.onOutput((terminal, data) => events.emit('terminalOutput', { terminal, data: data.toString('base64') }));
+  terminals.onExit((terminal, exit) => events.emit('terminalExited', { terminal, ...exit }));
+  const screenTickets = new ScreenTickets();
+  let screenBridge: string | null = null;
 
   // The engine opens on first use: `hangar doctor` never needs it.
   const engine = (): Promise<LocalQemuConnection> => {
@@ -66,6 +85,9 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     listVms: async () => (await engine()).listVms(),
     getVm: async ({ vm }) => (await engine()).getVm(vm),
     createVm: async (request) => (await engine()).defineVm(request),
+    inspectIso: async ({ path }) => inspectIso(path),
+    previewVm: async (request) => (await engine()).previewVm(request),
+    updateVm: async ({ vm, changes }) => (await engine()).updateVm(vm, changes),
     startVm: async ({ vm }) => (await engine()).startVm(vm),
     async stopVm({ vm, force, waitSeconds }) {
       const connected = await engine();
@@ -87,34 +109,51 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     changeMedia: async ({ vm, iso }) => (await engine()).changeMedia(vm, iso),
     deleteVm: async ({ vm, keepDisks }) => (await engine()).deleteVm(vm, { keepDisks }),
     async attachConsole({ vm }) {
-      const connected = await engine();
-      const { summary } = await connected.getVm(vm);
-      const existing = consoles.get(summary.id);
-      if (existing) return { vm: summary.id, scrollback: existing.scrollback.toString('base64') };
-      const session = await connected.openConsole(summary.id);
-      consoles.set(summary.id, session);
-      session.onData((chunk) => events.emit('consoleOutput', { vm: summary.id, data: chunk.toString('base64') }));
-      session.onEnd(() => consoles.delete(summary.id));
-      return { vm: summary.id, scrollback: session.scrollback.toString('base64') };
+      const { summary } = await (await engine()).getVm(vm);
+      const { data, end } = await consoles.attach(summary.id);
+      return { vm: summary.id, scrollback: data.toString('base64'), end };
     },
     async sendConsoleInput({ vm, data }) {
-      const connected = await engine();
-      const { summary } = await connected.getVm(vm);
-      let session = consoles.get(summary.id);
-      if (!session) {
-        await api.attachConsole({ vm: summary.id });
-        session = consoles.get(summary.id);
-      }
-      session?.write(Buffer.from(data, 'base64'));
+      await consoles.write(vm, Buffer.from(data, 'base64'));
+      return {};
+    },
+    async openScreen({ vm }) {
+      const socketPath = await (await engine()).screenSocket(vm);
+      return { url: screenBridge ? `${screenBridge}?ticket=${screenTickets.issue({ socketPath })}` : null, socketPath };
+    },
+    async getScreenshot({ vm }) {
+      const { png, width, height } = await (await engine()).screenshot(vm);
+      return { png: png.toString('base64'), width, height };
+    },
+    async openTerminal({ target, cols, rows }) {
+      const command = target.kind === 'host' ? hostShellCommand(env) : sshCommand(await (await engine()).getVm(target.vm), target.user, env);
+      const { id, title } = await terminals.open(command, { cols, rows });
+      return { terminal: id, title };
+    },
+    async writeTerminal({ terminal, data }) {
+      terminals.write(terminal, Buffer.from(data, 'base64'));
+      return {};
+    },
+    async resizeTerminal({ terminal, cols, rows }) {
+      terminals.resize(terminal, cols, rows);
+      return {};
+    },
+    async closeTerminal({ terminal }) {
+      await terminals.close(terminal);
       return {};
     },
   };
   return {
     api,
     events,
+    isoStoreDir: isoStoreDir(env),
+    screenTickets,
+    setScreenBridge(baseUrl) {
+      screenBridge = baseUrl;
+    },
     close() {
-      for (const session of consoles.values()) session.close();
-      consoles.clear();
+      consoles.closeAll();
+      void terminals.closeAll();
       void connection?.then((opened) => opened.close(), () => {});
     },
   };

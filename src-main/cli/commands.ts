@@ -1,12 +1,16 @@
+import os from 'node:os';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { FrontDoor } from '../../src-shared/app';
 import type { MethodName, MethodOutput } from '../../src-shared/contract';
 import { HangarError } from '../../src-shared/errors';
-import { formatBytes } from '../../src-shared/format';
+import { ConsoleCursor } from '../../src-shared/console-stream';
+import { formatBytes, shellQuote } from '../../src-shared/format';
 import type { NewVmRequest, VmSummary } from '../../src-shared/vm';
 import { dispatch } from '../api/dispatch';
 import type { HangarService } from '../api/service';
+import { atomicWriteFile } from '../util/atomic-write';
 import { startWebHost } from '../web/server';
 import { formatDoctorReport } from './doctor-table';
 import { parseSize } from './sizes';
@@ -20,6 +24,10 @@ export interface CliIo {
   isTTY: boolean;
   /** Keystrokes for `hangar console`; raw mode when it is a terminal. */
   input?: NodeJS.ReadableStream & { setRawMode?: (raw: boolean) => unknown; isTTY?: boolean };
+  /** The output terminal's size, for `hangar ssh`; absent or null when output is not a terminal. */
+  terminalSize?: () => { cols: number; rows: number } | null;
+  /** Calls back when the output terminal is resized; returns the unsubscribe function. */
+  onTerminalResize?: (listener: () => void) => () => void;
 }
 
 export interface CliContext {
@@ -181,17 +189,37 @@ export const commands: readonly CliCommand[] = [
       else {
         io.out(describeVm(details.summary) + '\n');
         io.out(`  folder: ${details.dir}\n`);
-        if (details.argv) io.out(`  qemu: ${details.argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)).join(' ')}\n`);
+        if (details.argv) io.out(`  qemu: ${shellQuote(details.argv)}\n`);
+      }
+      return 0;
+    },
+  },
+  {
+    verb: 'iso',
+    methods: ['inspectIso'],
+    usage: 'hangar iso PATH [--json]',
+    summary: 'Tell which OS an ISO image installs, and the VM settings that suit it.',
+    options: JSON_OPTION,
+    positionals: ['PATH'],
+    async run(values, [file], service, { io }) {
+      const info = await call(service, 'inspectIso', { path: path.resolve(file as string) });
+      if (values.json) printJson(io, info);
+      else {
+        const { defaults } = info;
+        io.out(`${info.os.name}${info.os.version && !info.os.name.includes(info.os.version) ? ` ${info.os.version}` : ''} — ${info.path}\n`);
+        io.out(`  volume: ${info.volumeId || '(none)'}; boots with ${info.uefiBootable ? (info.bootable ? 'BIOS and UEFI' : 'UEFI') : info.bootable ? 'BIOS' : 'nothing (not bootable)'}\n`);
+        io.out(`  suggested: ${defaults.cpus} CPUs, ${formatBytes(defaults.memoryMiB * 1024 ** 2)} memory, ${defaults.diskGiB} GiB disk (${defaults.diskBus}), ${defaults.nicModel}, ${defaults.firmware.toUpperCase()}${defaults.tpm ? ' with TPM' : ''}\n`);
+        io.out(`  found: ${info.evidence.join('; ')}\n`);
       }
       return 0;
     },
   },
   {
     verb: 'create',
-    methods: ['createVm'],
-    usage: 'hangar create --name NAME [--iso PATH] [--memory 2G] [--cpus 2] [--disk 20G] [--uefi] [--ssh-port 2222] [--json]',
-    summary: 'Create a VM with a new empty disk, booting from the ISO.',
-    options: { ...VM_SETTINGS_OPTIONS, iso: { type: 'string' }, disk: { type: 'string' } },
+    methods: ['createVm', 'previewVm'],
+    usage: 'hangar create --name NAME [--iso PATH] [--memory 2G] [--cpus 2] [--disk 20G] [--uefi] [--ssh-port 2222] [--dry-run] [--json]',
+    summary: 'Create a VM with a new empty disk, booting from the ISO. --dry-run checks the settings and prints the QEMU command line, making nothing.',
+    options: { ...VM_SETTINGS_OPTIONS, iso: { type: 'string' }, disk: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     positionals: [],
     async run(values, _positionals, service, { io }) {
       const disk = values.disk === '0' ? 0 : sizeOption(values.disk, '--disk', 'G');
@@ -200,7 +228,43 @@ export const commands: readonly CliCommand[] = [
         iso: typeof values.iso === 'string' ? path.resolve(values.iso) : null,
         ...(disk !== undefined ? { diskGiB: disk / 1024 ** 3 } : {}),
       };
+      if (values['dry-run']) {
+        const preview = await call(service, 'previewVm', request);
+        if (values.json) printJson(io, preview);
+        else {
+          for (const warning of preview.warnings) io.err(`warning: ${warning}\n`);
+          io.out(shellQuote(preview.argv) + '\n');
+        }
+        return 0;
+      }
       return createWithProgress(service, io, request, Boolean(values.json));
+    },
+  },
+  {
+    verb: 'edit',
+    methods: ['updateVm'],
+    usage: 'hangar edit VM [--name NAME] [--memory 4G] [--cpus 2] [--uefi | --bios] [--boot cdrom|disk] [--ssh-port 2222] [--json]',
+    summary: "Change a stopped VM's settings.",
+    options: { ...VM_SETTINGS_OPTIONS, bios: { type: 'boolean' }, boot: { type: 'string' } },
+    positionals: ['VM'],
+    async run(values, [vm], service, { io }) {
+      if (values.uefi && values.bios) throw new UsageError('Give --uefi or --bios, not both.');
+      if (values.boot !== undefined && values.boot !== 'cdrom' && values.boot !== 'disk') throw new UsageError('--boot takes cdrom or disk.');
+      const memory = sizeOption(values.memory, '--memory', 'M');
+      const sshPort = values['ssh-port'] === undefined ? undefined : countOption(values['ssh-port'], '--ssh-port', 65535);
+      const changes = {
+        ...(typeof values.name === 'string' ? { name: values.name } : {}),
+        ...(memory !== undefined ? { memoryMiB: Math.max(1, Math.round(memory / 1024 ** 2)) } : {}),
+        ...(values.cpus !== undefined ? { cpus: countOption(values.cpus, '--cpus', 256) } : {}),
+        ...(values.uefi ? { firmware: 'uefi' as const } : values.bios ? { firmware: 'bios' as const } : {}),
+        ...(values.boot !== undefined ? { bootFrom: values.boot } : {}),
+        ...(sshPort ? { portForwards: [{ protocol: 'tcp' as const, hostAddress: '127.0.0.1' as const, hostPort: sshPort, guestPort: 22 }] } : {}),
+      };
+      if (Object.keys(changes).length === 0) throw new UsageError('Say what to change, e.g. --memory 4G.');
+      const summary = await call(service, 'updateVm', { vm, changes });
+      if (values.json) printJson(io, summary);
+      else io.out(`${summary.name} is changed.\n`);
+      return 0;
     },
   },
   {
@@ -281,13 +345,24 @@ export const commands: readonly CliCommand[] = [
     async run(_values, [vm], service, { io }) {
       const input = io.input;
       if (!input) throw new UsageError('hangar console needs a terminal or a pipe on its standard input.');
-      const { vm: id, scrollback } = await call(service, 'attachConsole', { vm });
+      // Live output may come before the scrollback; the cursor keeps them in order, once each.
+      const cursor = new ConsoleCursor();
+      const decoder = new TextDecoder('utf-8');
+      const show = (parts: Uint8Array[]): void => {
+        for (const part of parts) io.out(decoder.decode(part, { stream: true }));
+      };
+      let id: string | null = null;
+      const stopOutput = service.events.on('consoleOutput', (chunk) => {
+        if (id === null || chunk.vm === id) show(cursor.receive(Buffer.from(chunk.data, 'base64'), chunk.offset));
+      });
+      const attached = await call(service, 'attachConsole', { vm }).catch((error: unknown) => {
+        stopOutput();
+        throw error;
+      });
+      id = attached.vm;
       io.err(`Connected to ${id}. Ctrl-] detaches.\r\n`);
-      io.out(Buffer.from(scrollback, 'base64').toString('latin1'));
+      show(cursor.start(Buffer.from(attached.scrollback, 'base64'), attached.end));
       return new Promise<number>((resolve) => {
-        const stopOutput = service.events.on('consoleOutput', (chunk) => {
-          if (chunk.vm === id) io.out(Buffer.from(chunk.data, 'base64').toString('latin1'));
-        });
         const stopState = service.events.on('vmChanged', (changed) => {
           if (changed.id === id && (changed.state === 'stopped' || changed.state === 'crashed')) finish(`\r\n${changed.name} is ${changed.state}.\r\n`, 0);
         });
@@ -315,6 +390,110 @@ export const commands: readonly CliCommand[] = [
         input.on('end', onEnd);
         input.resume();
       });
+    },
+  },
+  {
+    verb: 'screen',
+    methods: ['openScreen'],
+    usage: 'hangar screen VM [--json]',
+    summary: "Show where a running VM's screen is (a VNC unix socket) and how to open it with a viewer.",
+    options: JSON_OPTION,
+    positionals: ['VM'],
+    async run(values, [vm], service, { io }) {
+      // The CLI has no bridge, so this issues no ticket: url is null and the socket is the way in.
+      const screen = await call(service, 'openScreen', { vm });
+      if (values.json) printJson(io, screen);
+      else {
+        io.out(`The screen of ${vm} is VNC on ${screen.socketPath}\nOpen it with a viewer on this machine:\n`);
+        io.out(`  ${shellQuote(['remote-viewer', `vnc+unix://${screen.socketPath}`])}\n`);
+        io.out(`  ${shellQuote(['vncviewer', screen.socketPath])}   (TigerVNC)\n`);
+      }
+      return 0;
+    },
+  },
+  {
+    verb: 'screenshot',
+    methods: ['getScreenshot'],
+    usage: 'hangar screenshot VM FILE.png',
+    summary: "Save a picture of a running VM's screen as PNG.",
+    options: {},
+    positionals: ['VM', 'FILE'],
+    async run(_values, [vm, file], service, { io }) {
+      const shot = await call(service, 'getScreenshot', { vm });
+      const target = path.resolve(file as string);
+      try {
+        await atomicWriteFile(target, Buffer.from(shot.png, 'base64'));
+      } catch (error) {
+        io.err(`hangar screenshot: ${target} cannot be written: ${(error as Error).message}\n`);
+        return 1;
+      }
+      io.out(`Saved ${vm}'s screen (${shot.width}×${shot.height}) to ${target}\n`);
+      return 0;
+    },
+  },
+  {
+    verb: 'ssh',
+    methods: ['openTerminal', 'writeTerminal', 'resizeTerminal', 'closeTerminal'],
+    usage: 'hangar ssh VM [--user NAME]',
+    summary: 'SSH into a running VM over its forwarded port 22 (ssh -p PORT NAME@127.0.0.1; NAME defaults to yours). Ends when ssh does.',
+    options: { user: { type: 'string' } },
+    positionals: ['VM'],
+    async run(values, [vm], service, { io }) {
+      const input = io.input;
+      if (!input) throw new UsageError('hangar ssh needs a terminal or a pipe on its standard input.');
+      const user = typeof values.user === 'string' ? values.user : os.userInfo().username;
+      const size = io.terminalSize?.() ?? { cols: 80, rows: 24 };
+      // Output may come before the id does: keep it until then.
+      let id: string | null = null;
+      const early: { terminal: string; data: string }[] = [];
+      const decoder = new StringDecoder('utf8');
+      const show = (data: string): void => io.out(decoder.write(Buffer.from(data, 'base64')));
+      let ended: (code: number) => void = () => {};
+      const exitCode = new Promise<number>((resolve) => (ended = resolve));
+      const earlyExits = new Map<string, number>();
+      const stopOutput = service.events.on('terminalOutput', (chunk) => {
+        if (chunk.terminal === id) show(chunk.data);
+        else if (id === null) early.push(chunk);
+      });
+      const stopExit = service.events.on('terminalExited', (exit) => {
+        const code = exit.exitCode ?? 1;
+        if (exit.terminal === id) ended(code);
+        else if (id === null) earlyExits.set(exit.terminal, code);
+      });
+      const wasRaw = input.isTTY ? input.setRawMode?.(true) : undefined;
+      const onKeys = (keys: Buffer | string): void => {
+        const bytes = typeof keys === 'string' ? Buffer.from(keys) : keys;
+        if (id && bytes.length > 0) void call(service, 'writeTerminal', { terminal: id, data: bytes.toString('base64') }).catch(() => {});
+      };
+      // A pipe that ends (scripted use) sends end-of-input, as Ctrl-D would.
+      const onEnd = (): void => {
+        if (id) void call(service, 'writeTerminal', { terminal: id, data: Buffer.from([4]).toString('base64') }).catch(() => {});
+      };
+      const onResize = (): void => {
+        const now = io.terminalSize?.();
+        if (id && now) void call(service, 'resizeTerminal', { terminal: id, ...now }).catch(() => {});
+      };
+      const stopResize = io.onTerminalResize?.(onResize);
+      try {
+        const opened = await call(service, 'openTerminal', { target: { kind: 'ssh', vm, user }, cols: size.cols, rows: size.rows });
+        id = opened.terminal;
+        for (const chunk of early.splice(0)) if (chunk.terminal === id) show(chunk.data);
+        const exitedEarly = earlyExits.get(id);
+        if (exitedEarly !== undefined) ended(exitedEarly);
+        input.on('data', onKeys);
+        input.on('end', onEnd);
+        input.resume();
+        return await exitCode;
+      } finally {
+        stopOutput();
+        stopExit();
+        stopResize?.();
+        input.off('data', onKeys);
+        input.off('end', onEnd);
+        if (input.isTTY && wasRaw !== undefined) input.setRawMode?.(false);
+        input.pause();
+        io.out(decoder.end());
+      }
     },
   },
   {

@@ -13,6 +13,11 @@ process.exitCode = await runCli(process.argv.slice(2), {
     err: (text) => process.stderr.write(text),
     isTTY: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
     input: process.stdin,
+    terminalSize: () => (process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : null),
+    onTerminalResize: (listener) => {
+      process.stdout.on('resize', listener);
+      return () => process.stdout.off('resize', listener);
+    },
   },
   rendererDir: path.join(here, '..', 'renderer'),
   createService: (door) => createHangarService({ door }),

@@ -1,18 +1,26 @@
 import { EventEmitter } from 'node:events';
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, watch as watchFolder, type FSWatcher } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { HangarError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
-import { NewVmRequest, type VmConfig, type VmDetails, type VmSummary } from '../../src-shared/vm';
+import type { z } from 'zod';
+import type { VmOs } from '../../src-shared/os-family';
+import type { IsoInfo } from '../../src-shared/os';
+import { checkSize, type HostCapacity } from '../../src-shared/sizing';
+import { NewVmRequest, VmChanges, VmId, type VmConfig, type VmDetails, type VmSummary } from '../../src-shared/vm';
+import { inspectIso } from '../media/inspect';
 import { buildQemuArgv, diskPath, runPaths, vmFiles, type LaunchPlan } from '../qemu/argv';
-import { QemuImg } from '../qemu/img';
+import { freeBytes, QemuImg } from '../qemu/img';
 import { KeeperClient } from '../qemu/keeper/client';
+import { takeScreenshot } from '../qemu/screendump';
 import { keeperFiles, LAST_RUN_FILE, LastRun, type LaunchSpec } from '../qemu/keeper/protocol';
 import { inspectRunFolder, keeperEntry, launchKeeper, stopOrphan } from '../qemu/supervisor';
 import { atomicWriteFile } from '../util/atomic-write';
-import { VmLibrary, type LibraryEntry } from '../vms/library';
-import type { Connection, ConnectionEvent, ConsoleSession } from './connection';
+import { VmLibrary, type LibraryEntry, type NewVm } from '../vms/library';
+import { CURRENT_SCHEMA } from '../vms/schema';
+import type { Connection, ConnectionEvent, ConsoleSession, ScreenPicture } from './connection';
 import type { EngineHost } from './engine-host';
 
 // The embedded default: VMs in a folder of the user's, each run by a keeper process that
@@ -26,26 +34,10 @@ export interface LocalQemuOptions {
   keeperEntry?: string;
 }
 
-const ISO9660_MAGIC_OFFSET = 0x8001;
-
-async function checkIso(file: string): Promise<void> {
+/** An ISO the VM is to use: an absolute path to a readable ISO 9660 image, or a clear error. */
+async function checkIso(file: string): Promise<IsoInfo> {
   if (!path.isAbsolute(file)) throw new HangarError('BAD_SETTINGS', `Give the ISO's full path, not "${file}".`);
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(file, 'r');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new HangarError('ISO_NOT_FOUND', `The ISO ${file} does not exist. Choose another one.`);
-    throw new HangarError('ISO_NOT_FOUND', `The ISO ${file} cannot be read (${code}).`);
-  }
-  try {
-    if (!(await handle.stat()).isFile()) throw new HangarError('BAD_SETTINGS', `${file} is not a file, so it cannot be an ISO image.`);
-    const magic = Buffer.alloc(5);
-    await handle.read(magic, 0, 5, ISO9660_MAGIC_OFFSET);
-    if (magic.toString('latin1') !== 'CD001') throw new HangarError('BAD_SETTINGS', `${file} is not an ISO image (no ISO 9660 volume in it).`);
-  } finally {
-    await handle.close();
-  }
+  return inspectIso(file, { osinfoDir: null });
 }
 
 async function supportsDirectIo(file: string): Promise<boolean> {
@@ -75,7 +67,56 @@ export class LocalQemuConnection implements Connection {
   static async open(options: LocalQemuOptions): Promise<LocalQemuConnection> {
     const connection = new LocalQemuConnection(options);
     await connection.rediscover();
+    await connection.watchOtherProcesses();
     return connection;
+  }
+
+  private readonly watchers: FSWatcher[] = [];
+  /** One per run folder whose keeper is starting, until its control socket appears. */
+  private readonly runWatchers = new Map<string, FSWatcher>();
+
+  /**
+   * Other Hangar processes (a `hangar start` in a terminal while the window is open) start,
+   * create and delete VMs too. inotify tells this one: a new run folder means a keeper is
+   * coming (attach once its control socket appears); a new or vanished VM folder means the
+   * library changed. No polling.
+   */
+  private async watchOtherProcesses(): Promise<void> {
+    const watch = (dir: string, onName: (name: string) => void): FSWatcher | null => {
+      try {
+        const watcher = watchFolder(dir, (_event, name) => {
+          if (typeof name === 'string' && !name.startsWith('.')) onName(name);
+        });
+        watcher.on('error', () => watcher.close());
+        return watcher;
+      } catch {
+        return null; // e.g. out of inotify watches: the next list still finds everything
+      }
+    };
+    const controlName = path.basename(keeperFiles('/').control);
+    const attachWhenReady = (id: string): void => {
+      this.runWatchers.get(id)?.close();
+      this.runWatchers.delete(id);
+      void this.attach(id).then(() => this.emitChanged(id), () => {});
+    };
+    const runRoot = watch(this.options.runtimeRoot, (id) => {
+      if (!VmId.safeParse(id).success || this.keepers.get(id)?.isConnected) return;
+      // The keeper makes its folder, then its socket: wait for the socket, then attach.
+      this.runWatchers.get(id)?.close();
+      const inner = watch(this.runDir(id), (file) => file === controlName && attachWhenReady(id));
+      if (inner) this.runWatchers.set(id, inner);
+      // The socket may be there already (the folder's event came late).
+      void fs.stat(keeperFiles(this.runDir(id)).control).then(() => attachWhenReady(id), () => {});
+    });
+    await fs.mkdir(this.library.vmsDir, { recursive: true, mode: 0o700 }).catch(() => {});
+    const library = watch(this.library.vmsDir, (id) => {
+      if (!VmId.safeParse(id).success) return;
+      void this.library.load(id).then(
+        async (entry) => (entry ? this.emit({ type: 'vmChanged', vm: await this.summarize(entry) }) : this.emit({ type: 'vmRemoved', id })),
+        () => {},
+      );
+    });
+    for (const watcher of [runRoot, library]) if (watcher) this.watchers.push(watcher);
   }
 
   private host(): Promise<EngineHost> {
@@ -100,10 +141,27 @@ export class LocalQemuConnection implements Connection {
     }
   }
 
-  private async attach(id: string): Promise<KeeperClient | null> {
+  /** Attaches to a VM's keeper if it runs; concurrent callers share one attempt, so one client per VM. */
+  private attach(id: string): Promise<KeeperClient | null> {
     const existing = this.keepers.get(id);
-    if (existing?.isConnected) return existing;
+    if (existing?.isConnected) return Promise.resolve(existing);
+    const pending = this.attaching.get(id);
+    if (pending) return pending;
+    const attempt = this.attachNow(id).finally(() => this.attaching.delete(id));
+    this.attaching.set(id, attempt);
+    return attempt;
+  }
+
+  private readonly attaching = new Map<string, Promise<KeeperClient | null>>();
+
+  private async attachNow(id: string): Promise<KeeperClient | null> {
+    if (this.closed) return null;
     const found = await inspectRunFolder(this.runDir(id), id);
+    // Closed meanwhile (the CLI is exiting): holding a keeper now would keep it alive.
+    if (this.closed) {
+      if (found.kind === 'keeper') found.client.close();
+      return null;
+    }
     if (found.kind === 'orphan') this.orphans.set(id, found.qemuPid);
     else this.orphans.delete(id);
     if (found.kind === 'none' && found.stale) await this.recordLostRun(id, found.launchedAt ?? 0);
@@ -215,36 +273,71 @@ export class LocalQemuConnection implements Connection {
     };
   }
 
+  /** Where new VMs' folders go, and how much room and memory there is now. */
+  private async capacity(host: EngineHost): Promise<HostCapacity> {
+    let dir = this.library.root;
+    // The library may not exist yet: ask the nearest folder that does.
+    while (!(await fs.stat(dir).catch(() => null)) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    return {
+      cpuThreads: host.cpuThreads,
+      memoryTotalBytes: host.memoryTotalBytes,
+      memoryAvailableBytes: os.freemem(), // MemAvailable on Linux (libuv), not MemFree
+      diskFreeBytes: await freeBytes(dir).catch(() => null),
+    };
+  }
+
+  /** Everything a new VM is refused for, checked before anything is made; returns the warnings and the OS it installs. */
+  private async checkRequest(request: z.output<typeof NewVmRequest>, host: EngineHost): Promise<{ warnings: string[]; os: VmOs | null }> {
+    const verdict = checkSize({ cpus: request.cpus, memoryMiB: request.memoryMiB, diskGiB: request.importDisk === null ? request.diskGiB : 0 }, await this.capacity(host));
+    const sizeError = verdict.errors.memoryMiB ?? verdict.errors.cpus ?? verdict.errors.diskGiB;
+    if (sizeError) throw new HangarError(verdict.errors.diskGiB === sizeError ? 'NO_SPACE' : 'BAD_SETTINGS', sizeError);
+    const iso = request.iso === null ? null : await checkIso(request.iso);
+    if (request.firmware === 'uefi' && !host.ovmf) throw new HangarError('BAD_SETTINGS', 'UEFI firmware (OVMF) is not installed; choose BIOS or install it ("hangar doctor" says how).');
+    if (request.tpm && !host.swtpm) throw new HangarError('BAD_SETTINGS', 'swtpm is not installed, so the VM cannot have a TPM ("hangar doctor" says how to install it).');
+    if (request.machine === 'pc' && request.diskBus === 'sata') throw new HangarError('BAD_SETTINGS', 'The old pc machine has no SATA controller; choose IDE or the q35 machine.');
+    if (request.importDisk !== null && !path.isAbsolute(request.importDisk)) throw new HangarError('BAD_SETTINGS', `Give the disk image's full path, not "${request.importDisk}".`);
+    return { warnings: verdict.warnings, os: request.os ?? (iso ? { family: iso.os.family, name: iso.os.name } : null) };
+  }
+
+  /** The definition a request makes, before it has an id and a date. */
+  private static draftOf(request: z.output<typeof NewVmRequest>, os: VmOs | null): NewVm {
+    const wantsDisk = request.importDisk !== null || request.diskGiB > 0;
+    return {
+      name: request.name,
+      machine: request.machine,
+      firmware: request.firmware,
+      cpus: request.cpus,
+      memoryMiB: request.memoryMiB,
+      disks: wantsDisk ? [{ file: 'disk-0.qcow2', format: 'qcow2', bus: request.diskBus }] : [],
+      cdrom: request.iso,
+      bootFrom: request.iso ? 'cdrom' : 'disk',
+      nic: { model: request.nicModel, portForwards: request.portForwards },
+      tpm: request.tpm,
+      os,
+    };
+  }
+
+  /** What defineVm would make, without making it: its warnings and its QEMU command line. */
+  async previewVm(raw: unknown): Promise<{ argv: string[]; warnings: string[] }> {
+    const request = NewVmRequest.parse(raw);
+    const host = await this.host();
+    const { name, id } = await this.library.idFor(request.name);
+    const { warnings, os } = await this.checkRequest(request, host);
+    const config: VmConfig = { ...LocalQemuConnection.draftOf(request, os), name, schema: CURRENT_SCHEMA, id, createdAt: new Date().toISOString() };
+    // The disk does not exist yet, so O_DIRECT cannot be tried: shown as on most file systems
+    // (a library on tmpfs falls back to the page cache when the VM starts).
+    const plan = { ...(await this.plan(this.library.vmDir(id), config, host)), directIo: true };
+    return { argv: [host.qemuSystem ?? 'qemu-system-x86_64', ...buildQemuArgv(plan)], warnings };
+  }
+
   async defineVm(raw: unknown): Promise<VmSummary> {
     const request = NewVmRequest.parse(raw);
     const host = await this.host();
-    const totalMiB = Math.floor(host.memoryTotalBytes / 1024 / 1024);
-    if (host.memoryTotalBytes > 0 && request.memoryMiB > totalMiB) {
-      throw new HangarError('BAD_SETTINGS', `${formatBytes(request.memoryMiB * 1024 * 1024)} is more memory than this machine has (${formatBytes(host.memoryTotalBytes)}). Choose at most ${totalMiB} MiB.`);
-    }
-    if (host.cpuThreads > 0 && request.cpus > host.cpuThreads) throw new HangarError('BAD_SETTINGS', `This machine has ${host.cpuThreads} CPU threads; give the VM at most that many.`);
-    if (request.iso !== null) await checkIso(request.iso);
-    if (request.firmware === 'uefi' && !host.ovmf) throw new HangarError('BAD_SETTINGS', 'UEFI firmware (OVMF) is not installed; choose BIOS or install it ("hangar doctor" says how).');
-    if (request.tpm && !host.swtpm) throw new HangarError('BAD_SETTINGS', 'swtpm is not installed, so the VM cannot have a TPM ("hangar doctor" says how to install it).');
-    const ideLike = request.diskBus === 'sata' || request.diskBus === 'ide';
-    if (ideLike && request.machine === 'pc' && request.diskBus === 'sata') throw new HangarError('BAD_SETTINGS', 'The old pc machine has no SATA controller; choose IDE or the q35 machine.');
+    const { os } = await this.checkRequest(request, host);
     const img = new QemuImg(host.qemuImg ?? 'qemu-img');
-    const wantsDisk = request.importDisk !== null || request.diskGiB > 0;
-    if (request.importDisk !== null && !path.isAbsolute(request.importDisk)) throw new HangarError('BAD_SETTINGS', `Give the disk image's full path, not "${request.importDisk}".`);
 
     const config = await this.library.create(
-      {
-        name: request.name,
-        machine: request.machine,
-        firmware: request.firmware,
-        cpus: request.cpus,
-        memoryMiB: request.memoryMiB,
-        disks: wantsDisk ? [{ file: 'disk-0.qcow2', format: 'qcow2', bus: request.diskBus }] : [],
-        cdrom: request.iso,
-        bootFrom: request.iso ? 'cdrom' : 'disk',
-        nic: { model: request.nicModel, portForwards: request.portForwards },
-        tpm: request.tpm,
-      },
+      LocalQemuConnection.draftOf(request, os),
       async (staging, draft) => {
         const progress = (step: string, percent: number | null): void => this.emit({ type: 'vmProgress', progress: { vm: draft.name, step, percent } });
         if (request.importDisk !== null) {
@@ -258,6 +351,36 @@ export class LocalQemuConnection implements Connection {
       },
     );
     const summary = await this.summary(config.id);
+    this.emit({ type: 'vmChanged', vm: summary });
+    return summary;
+  }
+
+  /** Changes a stopped VM's settings, by the same rules as a new VM's. */
+  async updateVm(ref: string, raw: unknown): Promise<VmSummary> {
+    const changes = VmChanges.parse(raw);
+    const entry = await this.library.get(ref);
+    if ((await this.attach(entry.id))?.isConnected || this.orphans.has(entry.id)) {
+      throw new HangarError('VM_RUNNING', `"${entry.config.name}" is running. Shut it down to change its settings.`);
+    }
+    const host = await this.host();
+    const verdict = checkSize({ cpus: changes.cpus ?? entry.config.cpus, memoryMiB: changes.memoryMiB ?? entry.config.memoryMiB, diskGiB: 0 }, await this.capacity(host));
+    const sizeError = verdict.errors.memoryMiB ?? verdict.errors.cpus;
+    if (sizeError) throw new HangarError('BAD_SETTINGS', sizeError);
+    if (changes.firmware === 'uefi' && !host.ovmf) throw new HangarError('BAD_SETTINGS', 'UEFI firmware (OVMF) is not installed; keep BIOS or install it ("hangar doctor" says how).');
+    if (changes.tpm && !host.swtpm) throw new HangarError('BAD_SETTINGS', 'swtpm is not installed, so the VM cannot have a TPM ("hangar doctor" says how to install it).');
+    if (changes.bootFrom === 'cdrom' && entry.config.cdrom === null) throw new HangarError('BAD_SETTINGS', `"${entry.config.name}" has no ISO in its CD drive to boot from. Insert one first.`);
+    await this.library.update(entry.id, (config) => ({
+      ...config,
+      name: changes.name ?? config.name,
+      cpus: changes.cpus ?? config.cpus,
+      memoryMiB: changes.memoryMiB ?? config.memoryMiB,
+      firmware: changes.firmware ?? config.firmware,
+      tpm: changes.tpm ?? config.tpm,
+      bootFrom: changes.bootFrom ?? config.bootFrom,
+      disks: config.disks.map((disk) => ({ ...disk, bus: changes.diskBus ?? disk.bus })),
+      nic: { model: changes.nicModel ?? config.nic.model, portForwards: changes.portForwards ?? config.nic.portForwards },
+    }));
+    const summary = await this.summary(entry.id);
     this.emit({ type: 'vmChanged', vm: summary });
     return summary;
   }
@@ -480,7 +603,32 @@ export class LocalQemuConnection implements Connection {
     };
   }
 
+  // The screen: QEMU serves VNC on vnc.sock in the run folder (0700); pictures via screendump.
+  async screenSocket(ref: string): Promise<string> {
+    const { entry } = await this.running(ref);
+    const socket = runPaths(this.runDir(entry.id)).vncSocket;
+    // No socket while its keeper still answers: QEMU has just ended.
+    if (!(await fs.stat(socket).catch(() => null))?.isSocket()) throw new HangarError('VM_NOT_RUNNING', `"${entry.config?.name ?? entry.id}" is not running.`);
+    return socket;
+  }
+
+  async screenshot(ref: string): Promise<ScreenPicture> {
+    const { entry, keeper } = await this.running(ref);
+    try {
+      return await takeScreenshot({ screendump: (args) => keeper.execute('screendump', args) }, this.runDir(entry.id));
+    } catch (error) {
+      if (error instanceof HangarError) throw error;
+      const stopped = !keeper.isConnected;
+      throw new HangarError(stopped ? 'VM_NOT_RUNNING' : 'QEMU_FAILED', stopped ? `"${entry.config?.name ?? entry.id}" stopped before its screen could be pictured.` : `QEMU could not picture the screen: ${(error as Error).message}`);
+    }
+  }
+
+  private closed = false;
+
   close(): void {
+    this.closed = true;
+    for (const watcher of [...this.watchers.splice(0), ...this.runWatchers.values()]) watcher.close();
+    this.runWatchers.clear();
     for (const keeper of this.keepers.values()) keeper.close();
     this.keepers.clear();
     this.events.removeAllListeners();

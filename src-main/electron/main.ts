@@ -3,8 +3,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, ipcMain, session } from 'electron';
 import { IPC_EVENT_CHANNEL } from '../../src-shared/wire';
 import { createHangarService } from '../api/service';
+import { startScreenBridge, type ScreenBridgeServer } from '../consoles/screen-bridge';
 import { registerIpcHandlers } from './ipc';
 import { secureWebPreferences } from './security';
+import { pageOrigins } from './trust';
 
 // The Electron shell: a window, IPC wiring and OS glue. Everything else is the service's.
 
@@ -14,6 +16,7 @@ const rendererUrl = (): string =>
   process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(path.join(here, '..', 'renderer', 'index.html')).href;
 
 const service = createHangarService({ door: 'electron' });
+let screenBridge: ScreenBridgeServer | null = null;
 
 function createWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -41,6 +44,14 @@ void app.whenReady().then(() => {
   service.events.onAny((name, payload) => {
     for (const window of BrowserWindow.getAllWindows()) window.webContents.send(IPC_EVENT_CHANNEL, name, payload);
   });
+  // VM screens: the same bridge as the web host's, on a loopback port of its own.
+  void startScreenBridge({ tickets: service.screenTickets, allowedOrigins: pageOrigins(rendererUrl()) }).then(
+    (bridge) => {
+      screenBridge = bridge;
+      service.setScreenBridge(bridge.url);
+    },
+    (error: unknown) => console.error('hangar: the screen bridge could not start:', error),
+  );
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
@@ -48,3 +59,4 @@ void app.whenReady().then(() => {
 });
 
 app.on('window-all-closed', () => app.quit());
+app.on('will-quit', () => void screenBridge?.close());

@@ -1,4 +1,4 @@
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { isMethodName } from '../../src-shared/contract';
 import { IPC_EVENT_CHANNEL, ipcChannelFor, type CallResult, type HangarBridge } from '../../src-shared/wire';
 
@@ -17,6 +17,10 @@ const bridge: HangarBridge = Object.freeze({
     return () => {
       ipcRenderer.removeListener(IPC_EVENT_CHANNEL, forward);
     };
+  },
+  pathForFile(file: unknown): string {
+    // Anything but a real File gets no answer: the page cannot probe the file system this way.
+    return file instanceof File ? webUtils.getPathForFile(file) : '';
   },
 });
 

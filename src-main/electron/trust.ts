@@ -19,3 +19,14 @@ export function isTrustedFrame(frame: SenderFrame | null | undefined, rendererUr
   // file:// URLs all share one origin, so the path must match too.
   return sender.protocol === trusted.protocol && sender.host === trusted.host && sender.pathname === trusted.pathname;
 }
+
+/**
+ * The Origin headers the app's own page sends when it opens a WebSocket (the screen
+ * bridge): its origin, or for a file:// page what Chromium sends for it ("file://", and
+ * "null" for an opaque origin). The one-time ticket is what secures the bridge; this
+ * only keeps other pages out.
+ */
+export function pageOrigins(rendererUrl: string): string[] {
+  const url = new URL(rendererUrl);
+  return url.protocol === 'file:' ? ['file://', 'null'] : [url.origin];
+}

@@ -86,12 +86,17 @@ export class VmLibrary {
    * Creates a VM: its folder is assembled under a hidden staging name (disks made by
    * `populate`), then renamed into place, so a failure half-way leaves nothing behind.
    */
-  async create(draft: NewVm, populate: (stagingDir: string, config: VmConfig) => Promise<void> = async () => {}): Promise<VmConfig> {
-    const name = validVmName(draft.name);
+  /** The name as it will be kept and the id its folder would get now; refuses a bad or taken name. */
+  async idFor(rawName: string): Promise<{ name: string; id: string }> {
+    const name = validVmName(rawName);
     const entries = await this.list();
     const clash = entries.find((entry) => entry.config?.name.toLowerCase() === name.toLowerCase());
     if (clash) throw new HangarError('VM_NAME_TAKEN', `There is already a VM called "${clash.config?.name}". Choose another name.`);
-    const id = uniqueId(name, new Set(entries.map((entry) => entry.id)));
+    return { name, id: uniqueId(name, new Set(entries.map((entry) => entry.id))) };
+  }
+
+  async create(draft: NewVm, populate: (stagingDir: string, config: VmConfig) => Promise<void> = async () => {}): Promise<VmConfig> {
+    const { name, id } = await this.idFor(draft.name);
     const config: VmConfig = { ...draft, name, schema: CURRENT_SCHEMA, id, createdAt: new Date().toISOString() };
     checkDefinition(config); // refuses an invalid definition before anything is made
     await fs.mkdir(this.vmsDir, { recursive: true, mode: 0o700 });

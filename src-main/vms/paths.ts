@@ -11,3 +11,8 @@ export function libraryRoot(env: Readonly<Record<string, string | undefined>> = 
 export function vmStoreDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return path.join(libraryRoot(env), 'vms');
 }
+
+/** ISO images sent to `hangar web` from a browser, which cannot name a file on this machine. */
+export function isoStoreDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return path.join(libraryRoot(env), 'isos');
+}

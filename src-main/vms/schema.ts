@@ -2,15 +2,18 @@ import { z } from 'zod';
 import { VmConfig } from '../../src-shared/vm';
 
 // vm.json carries its schema version. Reading goes old -> new through the migrations
-// below, one version at a time, and the result must pass the current schema. Version 1 is
-// the first, so the table is empty today; each future change adds one step here.
+// below, one version at a time, and the result must pass the current schema. Each change
+// of the format adds one step here.
 
-export const CURRENT_SCHEMA = 1;
+export const CURRENT_SCHEMA = 2;
 
 export type Migration = (old: Record<string, unknown>) => Record<string, unknown>;
 
 /** MIGRATIONS[n] turns a version-n document into a version-(n+1) one. */
-export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {
+  // 2 records the VM's OS for its icon; VMs made before did not know it.
+  1: (old) => ({ ...old, os: null }),
+};
 
 export type ParsedVmJson = { ok: true; config: VmConfig; migrated: boolean } | { ok: false; reason: string };
 

@@ -3,10 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RENDERER_CSP } from '../../src-shared/csp';
+import { SCREEN_PATH } from '../../src-shared/screen';
 import { ClientFrame, MAX_FRAME_BYTES, type ServerFrame } from '../../src-shared/wire';
 import { dispatch } from '../api/dispatch';
 import type { HangarService } from '../api/service';
+import { screenUpgrade } from '../consoles/screen-bridge';
 import { readStaticFile } from './static';
+import { handleIsoUpload, UPLOAD_ISO_PATH } from './uploads';
 
 // The web host: the built renderer and the contract over one WebSocket, on loopback only.
 // Anyone on this machine can reach a loopback port, so the API needs the token printed at
@@ -57,6 +60,10 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
         response.writeHead(421, { 'Content-Type': 'text/plain' }).end('Wrong host name.\n');
         return;
       }
+      if (request.method === 'PUT' && new URL(request.url ?? '/', 'http://localhost').pathname === UPLOAD_ISO_PATH) {
+        await handleIsoUpload(request, response, { allowedOrigins, tokenMatches: (given) => sameSecret(given, token), isoDir: service.isoStoreDir });
+        return;
+      }
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Only GET and HEAD are served.\n');
         return;
@@ -77,8 +84,15 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
   });
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // VM screens (noVNC): the same Host and Origin checks as /api, then a one-time ticket
+  // from openScreen instead of the token. noVNC could carry the token in its address too,
+  // but the ticket alone is enough (only a token holder can get one) and simpler and safer:
+  // the long-lived token never travels in a second address, and a ticket opens one screen
+  // once, within 30 s.
+  const screens = screenUpgrade(service.screenTickets, { allowedHosts, allowedOrigins });
   server.on('upgrade', (request, socket, head) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname === SCREEN_PATH) return screens.handle(request, socket, head);
     const refuse = (status: string): void => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
@@ -97,6 +111,7 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
     });
   });
   boundPort = (server.address() as AddressInfo).port;
+  service.setScreenBridge(`ws://${WEB_HOST_ADDRESS}:${boundPort}${SCREEN_PATH}`);
 
   return {
     port: boundPort,
@@ -106,6 +121,8 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.terminate();
         sockets.close();
+        screens.close();
+        service.setScreenBridge(null);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

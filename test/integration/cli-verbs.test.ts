@@ -62,6 +62,32 @@ describe('hangar VM verbs', () => {
     expect(await fs.readFile(source)).toBeTruthy(); // the source is left as it was
   });
 
+  it('iso tells what an ISO installs; create --dry-run makes nothing; edit changes a stopped VM', () => {
+    const about = hangar('iso', iso, '--json');
+    expect(about.code).toBe(0);
+    expect(JSON.parse(about.stdout)).toMatchObject({ path: iso, volumeId: 'HANGAR_TEST', bootable: true, uefiBootable: true, os: { family: 'other-linux' } });
+    expect(hangar('iso', iso).stdout).toMatch(/^Other Linux — .*\n {2}volume: HANGAR_TEST; boots with BIOS and UEFI\n/);
+    const notes = path.join(sandbox.root, 'notes.iso');
+    spawnSync('sh', ['-c', `yes notes | head -c 100000 > '${notes}'`]);
+    expect(hangar('iso', notes)).toMatchObject({ code: 1, stderr: expect.stringContaining(`${notes} is not an ISO image`) });
+
+    const dry = hangar('create', '--name', 'Dry Run', '--iso', iso, '--memory', '256M', '--cpus', '1', '--disk', '1G', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/qemu-system-x86_64 -name 'guest=Dry Run,process=hangar-dry-run' .* -m 256M /);
+    expect(hangar('list', '--json').stdout).not.toContain('Dry Run');
+    const tooBig = hangar('create', '--name', 'Dry Run', '--memory', '500G', '--dry-run');
+    expect(tooBig).toMatchObject({ code: 1, stderr: expect.stringContaining('more memory than this machine has') });
+
+    expect(hangar('create', '--name', 'Editable', '--memory', '256M', '--cpus', '1', '--disk', '0').code).toBe(0);
+    const edited = hangar('edit', 'editable', '--name', 'Edited', '--memory', '512M', '--uefi', '--ssh-port', '2298', '--json');
+    expect(edited.code).toBe(0);
+    expect(VmSummary.parse(JSON.parse(edited.stdout)).config).toMatchObject({ name: 'Edited', memoryMiB: 512, firmware: 'uefi', nic: { portForwards: [{ hostPort: 2298, guestPort: 22 }] } });
+    expect(hangar('edit', 'edited', '--boot', 'cdrom')).toMatchObject({ code: 1, stderr: expect.stringContaining('has no ISO in its CD drive') });
+    expect(hangar('edit', 'edited', '--memory', '500G')).toMatchObject({ code: 1, stderr: expect.stringContaining('more memory than this machine has') });
+    expect(hangar('edit', 'edited')).toMatchObject({ code: 2, stderr: expect.stringContaining('Say what to change') });
+    expect(hangar('delete', 'edited').code).toBe(0);
+  });
+
   it('says what is wrong, in words, with the right exit codes', () => {
     expect(hangar('start', 'nope')).toMatchObject({ code: 1, stderr: 'hangar start: There is no VM called "nope". "hangar list" shows the VMs.\n' });
     expect(hangar('create', '--name', 'Huge', '--memory', '500G').stderr).toMatch(/500 GiB is more memory than this machine has \(\d+ GiB\)/);

@@ -50,6 +50,32 @@ describe('a VM from the test ISO', () => {
   }, 180_000);
 });
 
+describe('other Hangar processes', () => {
+  it('a VM created, started, stopped and deleted by the hangar command is seen here by event, unasked', async () => {
+    // This service has its engine open (a window, say) and is never called again below.
+    await call(service, 'listVms', {});
+    const seen: string[] = [];
+    const stopWatching = service.events.onAny((name, payload) => {
+      const vm = payload as { id?: string; state?: string };
+      if (vm.id === 'elsewhere') seen.push(name === 'vmRemoved' ? 'removed' : (vm.state ?? name));
+    });
+    const hangar = (...args: string[]): Promise<number | null> =>
+      new Promise((resolve) => spawn(process.execPath, [hangarBin, ...args], { env: sandbox.env, stdio: 'ignore' }).once('exit', resolve));
+    try {
+      expect(await hangar('create', '--name', 'Elsewhere', '--iso', iso, '--memory', '256M', '--cpus', '1', '--disk', '0')).toBe(0);
+      await expect.poll(() => seen.includes('stopped'), { timeout: 10_000 }).toBe(true);
+      expect(await hangar('start', 'elsewhere')).toBe(0);
+      await expect.poll(() => seen.includes('running'), { timeout: 10_000 }).toBe(true);
+      expect(await hangar('stop', 'elsewhere', '--force')).toBe(0);
+      await expect.poll(() => seen.lastIndexOf('stopped') > seen.indexOf('running'), { timeout: 10_000 }).toBe(true);
+      expect(await hangar('delete', 'elsewhere')).toBe(0);
+      await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toBe('removed');
+    } finally {
+      stopWatching();
+    }
+  }, 120_000);
+});
+
 describe('UEFI, TPM and the CD drive', () => {
   it('a UEFI VM with a TPM boots from the ISO; the CD can be changed and ejected while it runs', async () => {
     // OVMF with GRUB needs a little more than 256 MiB for this kernel.
@@ -196,7 +222,7 @@ describe('faults', () => {
   it('a text file is not taken for an ISO', async () => {
     const text = path.join(sandbox.root, 'notes.iso');
     await fs.writeFile(text, 'just some notes\n'.repeat(4000));
-    await expect(call(service, 'createVm', { name: 'Not An ISO', iso: text })).rejects.toMatchObject({ code: 'BAD_SETTINGS', message: `${text} is not an ISO image (no ISO 9660 volume in it).` });
+    await expect(call(service, 'createVm', { name: 'Not An ISO', iso: text })).rejects.toMatchObject({ code: 'NOT_AN_ISO', message: expect.stringContaining(`${text} is not an ISO image`) });
     expect((await call(service, 'listVms', {})).some((vm) => vm.name === 'Not An ISO')).toBe(false);
   });
 });

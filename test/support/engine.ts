@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createHangarService, type HangarService } from '../../src-main/api/service';
 import { dispatch } from '../../src-main/api/dispatch';
 import type { MethodName, MethodOutput } from '../../src-shared/contract';
+import { ConsoleCursor } from '../../src-shared/console-stream';
 import { HangarError } from '../../src-shared/errors';
 
 // Helpers for tests that run real VMs through the real service: an isolated library and
@@ -82,13 +83,16 @@ export function openFdCount(): number {
 export async function followConsole(service: HangarService, vm: string): Promise<{ text(): string; waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>; type(text: string): Promise<void>; stop(): void }> {
   let text = '';
   const waiters = new Set<() => void>();
-  const stop = service.events.on('consoleOutput', (chunk) => {
-    if (chunk.vm !== vm) return;
-    text += Buffer.from(chunk.data, 'base64').toString('latin1');
+  const cursor = new ConsoleCursor();
+  const show = (parts: Uint8Array[]): void => {
+    for (const part of parts) text += Buffer.from(part).toString('latin1');
     for (const wake of waiters) wake();
+  };
+  const stop = service.events.on('consoleOutput', (chunk) => {
+    if (chunk.vm === vm) show(cursor.receive(Buffer.from(chunk.data, 'base64'), chunk.offset));
   });
-  const { scrollback } = await call(service, 'attachConsole', { vm });
-  text = Buffer.from(scrollback, 'base64').toString('latin1') + text;
+  const { scrollback, end } = await call(service, 'attachConsole', { vm });
+  show(cursor.start(Buffer.from(scrollback, 'base64'), end));
   return {
     text: () => text,
     waitFor(pattern, timeoutMs = 60_000) {

@@ -39,6 +39,11 @@ export function fakePreloadElectron() {
           exposed.set(key, api);
         },
       },
+      webUtils: {
+        getPathForFile(file: File) {
+          return `/home/ada/Downloads/${file.name}`;
+        },
+      },
       ipcRenderer: {
         invoke(channel: string, ...args: unknown[]) {
           invoked.push({ channel, args });

@@ -3,7 +3,7 @@ import type { VmConfig } from '../../../src-shared/vm';
 import { buildQemuArgv, macForVm, optValue, runPaths, type LaunchPlan } from '../../../src-main/qemu/argv';
 
 const base: VmConfig = {
-  schema: 1,
+  schema: 2,
   id: 'debian-12',
   name: 'Debian 12',
   createdAt: '2026-11-25T00:00:00.000Z',
@@ -16,6 +16,7 @@ const base: VmConfig = {
   bootFrom: 'cdrom',
   nic: { model: 'virtio-net', portForwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 2222, guestPort: 22 }] },
   tpm: false,
+  os: { family: 'debian', name: 'Debian 12' },
 };
 
 const plan = (config: Partial<VmConfig> = {}, extra: Partial<LaunchPlan> = {}): LaunchPlan => ({

@@ -48,7 +48,7 @@ describe('VmLibrary.create', () => {
   it('makes a 0700 folder with a 0600 vm.json that reads back as the returned definition', async () => {
     const before = Date.now();
     const config = await library.create(sampleDraft({ name: '  Debian 12  ' }));
-    expect(config).toMatchObject({ ...sampleDraft(), schema: 1, id: 'debian-12', name: 'Debian 12' });
+    expect(config).toMatchObject({ ...sampleDraft(), schema: 2, id: 'debian-12', name: 'Debian 12' });
     expect(Date.parse(config.createdAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(config.createdAt)).toBeLessThanOrEqual(Date.now() + 1000);
 

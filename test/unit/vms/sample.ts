@@ -1,10 +1,10 @@
 import type { VmConfig } from '../../../src-shared/vm';
 import type { NewVm } from '../../../src-main/vms/library';
 
-/** A complete, valid version-1 vm.json, as Hangar writes it. */
+/** A complete, valid version-2 vm.json, as Hangar writes it. */
 export function sampleConfig(overrides: Partial<VmConfig> = {}): VmConfig {
   return {
-    schema: 1,
+    schema: 2,
     id: 'debian-12',
     name: 'Debian 12',
     createdAt: '2025-01-02T03:04:05.000Z',
@@ -17,6 +17,7 @@ export function sampleConfig(overrides: Partial<VmConfig> = {}): VmConfig {
     bootFrom: 'cdrom',
     nic: { model: 'virtio-net', portForwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 2222, guestPort: 22 }] },
     tpm: false,
+    os: { family: 'debian', name: 'Debian 12' },
     ...overrides,
   };
 }

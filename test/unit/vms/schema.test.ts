@@ -12,9 +12,9 @@ function reasonOf(result: ParsedVmJson): string {
 }
 
 describe('parseVmJson', () => {
-  it('reads a valid version-1 vm.json as it is', () => {
+  it('reads a valid current vm.json as it is', () => {
     const config = sampleConfig();
-    expect(CURRENT_SCHEMA).toBe(1);
+    expect(CURRENT_SCHEMA).toBe(2);
     expect(parseVmJson(text(config))).toEqual({ ok: true, config, migrated: false });
   });
 
@@ -25,11 +25,18 @@ describe('parseVmJson', () => {
     expect(result).toEqual({ ok: true, migrated: false, config: { ...config, nic: { model: 'e1000', portForwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 }] } } });
   });
 
+  it('upgrades a version-1 vm.json (made before Hangar knew the OS) with the real migrations', () => {
+    const version1 = { ...sampleConfig(), schema: 1 } as Record<string, unknown>;
+    delete version1.os;
+    const result = parseVmJson(text(version1));
+    expect(result).toEqual({ ok: true, migrated: true, config: { ...sampleConfig(), os: null } });
+  });
+
   it('round-trips what serializeVmJson writes (two-space JSON, final new line)', () => {
     const config = sampleConfig({ cdrom: null, bootFrom: 'disk', disks: [] });
     const written = serializeVmJson(config);
     expect(written.endsWith('}\n')).toBe(true);
-    expect(written).toContain('\n  "schema": 1,\n');
+    expect(written).toContain('\n  "schema": 2,\n');
     expect(parseVmJson(written)).toEqual({ ok: true, config, migrated: false });
   });
 
@@ -71,8 +78,8 @@ describe('parseVmJson', () => {
   });
 
   it('refuses a vm.json from a newer Hangar, saying to update', () => {
-    const reason = reasonOf(parseVmJson(text({ ...sampleConfig(), schema: 2, aNewField: true })));
-    expect(reason).toBe('vm.json was written by a newer Hangar (schema 2); update Hangar to open this VM.');
+    const reason = reasonOf(parseVmJson(text({ ...sampleConfig(), schema: 3, aNewField: true })));
+    expect(reason).toBe('vm.json was written by a newer Hangar (schema 3); update Hangar to open this VM.');
   });
 
   it.each([
@@ -94,8 +101,8 @@ describe('parseVmJson', () => {
     expect(reasonOf(parseVmJson(text({ ...sampleConfig(), colour: 'blue' })))).toContain('colour');
   });
 
-  it('ships an empty migration table while the schema is at version 1', () => {
-    expect(MIGRATIONS).toEqual({});
+  it('ships one step per version before the current one', () => {
+    expect(Object.keys(MIGRATIONS).map(Number)).toEqual(Array.from({ length: CURRENT_SCHEMA - 1 }, (_, index) => index + 1));
   });
 });
 
@@ -139,8 +146,8 @@ describe('parseVmJson with a migration table', () => {
   });
 
   it('validates what the migrations produce, naming the bad field', () => {
-    const broken: Record<number, Migration> = { 1: (old) => ({ ...old, cpus: 0 }) };
-    const reason = reasonOf(parseVmJson(text(sampleConfig()), broken, 2));
+    const broken: Record<number, Migration> = { 1: (old) => ({ ...old, schema: 2, cpus: 0 }) };
+    const reason = reasonOf(parseVmJson(text({ ...sampleConfig(), schema: 1 }), broken, 2));
     expect(reason).toMatch(/^vm\.json is not a valid VM definition: /);
     expect(reason).toContain('cpus');
   });
@@ -157,7 +164,7 @@ describe('parseVmJson with a migration table', () => {
     expect(reasonOf(parseVmJson(text({ ...sampleConfig(), schema: 4 }), history([]), 3))).toBe('vm.json was written by a newer Hangar (schema 4); update Hangar to open this VM.');
   });
 
-  // The validator of the current version is a parameter too, since VmConfig pins schema to 1.
+  // The validator of the current version is a parameter too, since VmConfig pins the schema version.
   it('a complete chain ending at the current version reads as ok and migrated', () => {
     const version3 = VmConfig.extend({ schema: z.literal(3) });
     const result = parseVmJson(text(version1Document()), history([]), 3, (document) => version3.safeParse(document) as ReturnType<VmConfigValidator>);

@@ -1,0 +1,60 @@
+import { formatBytes } from './format';
+
+// How big a VM may be on this machine. One set of rules for the wizard (live, as the person
+// types) and the engine (the last word before anything is made), so they never disagree.
+
+export interface HostCapacity {
+  cpuThreads: number;
+  memoryTotalBytes: number;
+  /** Memory free right now; 0 when unknown. */
+  memoryAvailableBytes: number;
+  /** Free space where VM disks go; null when unknown. */
+  diskFreeBytes: number | null;
+}
+
+export interface SizeRequest {
+  cpus: number;
+  memoryMiB: number;
+  /** A new empty disk's size; 0 for none (or an imported disk, sized by its file). */
+  diskGiB: number;
+}
+
+export interface SizeVerdict {
+  /** What stops the VM from being made, one sentence each, keyed by field. */
+  errors: Partial<Record<keyof SizeRequest, string>>;
+  /** What works but the person should know. */
+  warnings: string[];
+}
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+export function checkSize(request: SizeRequest, host: HostCapacity): SizeVerdict {
+  const errors: SizeVerdict['errors'] = {};
+  const warnings: string[] = [];
+  const memoryBytes = request.memoryMiB * MiB;
+
+  if (host.cpuThreads > 0 && request.cpus > host.cpuThreads) {
+    errors.cpus = `This machine has ${host.cpuThreads} CPU threads; give the VM at most ${host.cpuThreads}.`;
+  } else if (host.cpuThreads > 1 && request.cpus === host.cpuThreads) {
+    warnings.push('The VM gets every CPU thread of this machine, so the machine itself may feel slow while the VM is busy.');
+  }
+
+  if (host.memoryTotalBytes > 0 && memoryBytes > host.memoryTotalBytes) {
+    errors.memoryMiB = `${formatBytes(memoryBytes)} is more memory than this machine has (${formatBytes(host.memoryTotalBytes)}). Choose at most ${Math.floor(host.memoryTotalBytes / MiB)} MiB.`;
+  } else if (host.memoryAvailableBytes > 0 && memoryBytes > host.memoryAvailableBytes) {
+    warnings.push(`Only ${formatBytes(host.memoryAvailableBytes)} of memory is free right now: with ${formatBytes(memoryBytes)} the VM may push this machine into swap. Close other programs or choose less.`);
+  }
+
+  // New disks are sparse and grow as the guest writes; bounding them by the free space keeps
+  // a guest from ever filling the person's disk (QEMU would then pause the VM mid-write).
+  if (host.diskFreeBytes !== null && request.diskGiB > 0) {
+    const diskBytes = request.diskGiB * GiB;
+    if (diskBytes > host.diskFreeBytes) {
+      errors.diskGiB = `A ${formatBytes(diskBytes)} disk does not fit where VMs are stored: ${formatBytes(host.diskFreeBytes)} is free. Choose at most ${Math.floor(host.diskFreeBytes / GiB)} GiB or free some space.`;
+    } else if (diskBytes > host.diskFreeBytes * 0.8) {
+      warnings.push(`The disk can grow to ${formatBytes(diskBytes)}, nearly all of the ${formatBytes(host.diskFreeBytes)} free where VMs are stored.`);
+    }
+  }
+  return { errors, warnings };
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { checkSize, type HostCapacity } from '../../../src-shared/sizing';
+
+// The one set of size rules the wizard and the engine share.
+
+const GiB = 1024 ** 3;
+const host: HostCapacity = { cpuThreads: 8, memoryTotalBytes: 16 * GiB, memoryAvailableBytes: 6 * GiB, diskFreeBytes: 100 * GiB };
+
+describe('checkSize', () => {
+  it.each([
+    { what: 'a small VM', request: { cpus: 2, memoryMiB: 2048, diskGiB: 20 }, errors: {}, warnings: 0 },
+    { what: 'more CPUs than threads', request: { cpus: 9, memoryMiB: 2048, diskGiB: 20 }, errors: { cpus: 'This machine has 8 CPU threads; give the VM at most 8.' }, warnings: 0 },
+    { what: 'every thread', request: { cpus: 8, memoryMiB: 2048, diskGiB: 20 }, errors: {}, warnings: 1 },
+    { what: 'more memory than the host has', request: { cpus: 2, memoryMiB: 17 * 1024, diskGiB: 20 }, errors: { memoryMiB: '17 GiB is more memory than this machine has (16 GiB). Choose at most 16384 MiB.' }, warnings: 0 },
+    { what: 'more memory than is free now', request: { cpus: 2, memoryMiB: 8 * 1024, diskGiB: 20 }, errors: {}, warnings: 1 },
+    { what: 'a disk larger than the free space', request: { cpus: 2, memoryMiB: 2048, diskGiB: 101 }, errors: { diskGiB: 'A 101 GiB disk does not fit where VMs are stored: 100 GiB is free. Choose at most 100 GiB or free some space.' }, warnings: 0 },
+    { what: 'a disk taking nearly all the free space', request: { cpus: 2, memoryMiB: 2048, diskGiB: 90 }, errors: {}, warnings: 1 },
+    { what: 'no disk at all', request: { cpus: 2, memoryMiB: 2048, diskGiB: 0 }, errors: {}, warnings: 0 },
+  ])('$what', ({ request, errors, warnings }) => {
+    const verdict = checkSize(request, host);
+    expect(verdict.errors).toEqual(errors);
+    expect(verdict.warnings).toHaveLength(warnings);
+  });
+
+  it('judges nothing it does not know (a host report not yet in)', () => {
+    expect(checkSize({ cpus: 64, memoryMiB: 1024 * 1024, diskGiB: 5000 }, { cpuThreads: 0, memoryTotalBytes: 0, memoryAvailableBytes: 0, diskFreeBytes: null })).toEqual({ errors: {}, warnings: [] });
+  });
+
+  it('says how much memory is free when it warns', () => {
+    expect(checkSize({ cpus: 1, memoryMiB: 8192, diskGiB: 1 }, host).warnings[0]).toMatch(/^Only 6\.0 GiB of memory is free right now: with 8\.0 GiB the VM may push this machine into swap/);
+  });
+});
