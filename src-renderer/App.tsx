@@ -1,4 +1,6 @@
 import { HostScreen } from './features/host/HostScreen';
+import { DropTarget } from './features/wizard/DropTarget';
+import { NewVmWizard } from './features/wizard/NewVmWizard';
 import { LibraryScreen } from './features/library/LibraryScreen';
 import { VmScreen } from './features/vm/VmScreen';
 import type { Screen } from './store/ui-slice';
@@ -14,35 +16,48 @@ export function App() {
   const showScreen = useAppStore((state) => state.showScreen);
   const connection = useAppStore((state) => state.connection);
   const appInfo = useAppStore((state) => state.appInfo);
+  const dropError = useAppStore((state) => state.dropError);
+  const dismissDropError = useAppStore((state) => state.dismissDropError);
 
   return (
-    <div className="app">
-      <nav className="sidebar" aria-label="Main">
-        <div className="brand">Hangar</div>
-        <ul>
-          {NAV.map((item) => (
-            <li key={item.screen}>
-              <button
-                type="button"
-                className="nav-item"
-                aria-current={screen === item.screen || (item.screen === 'library' && screen === 'vm') ? 'page' : undefined}
-                onClick={() => showScreen(item.screen)}
-              >
-                {item.label}
+    <DropTarget>
+      <div className="app">
+        <nav className="sidebar" aria-label="Main">
+          <div className="brand">Hangar</div>
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.screen}>
+                <button
+                  type="button"
+                  className="nav-item"
+                  aria-current={screen === item.screen || (item.screen === 'library' && screen === 'vm') ? 'page' : undefined}
+                  onClick={() => showScreen(item.screen)}
+                >
+                  {item.label}
+                </button>
+              </li>
+            ))}
+          </ul>
+          {appInfo && <div className="app-version">v{appInfo.version}</div>}
+        </nav>
+        <main className="content">
+          {connection.status === 'lost' && (
+            <p className="error-banner" role="alert">
+              {connection.reason}
+            </p>
+          )}
+          {dropError && (
+            <div className="error-banner drop-error" role="alert">
+              <span>{dropError}</span>
+              <button type="button" onClick={dismissDropError} aria-label="Dismiss">
+                ×
               </button>
-            </li>
-          ))}
-        </ul>
-        {appInfo && <div className="app-version">v{appInfo.version}</div>}
-      </nav>
-      <main className="content">
-        {connection.status === 'lost' && (
-          <p className="error-banner" role="alert">
-            {connection.reason}
-          </p>
-        )}
-        {screen === 'host' ? <HostScreen /> : screen === 'vm' ? <VmScreen /> : <LibraryScreen />}
-      </main>
-    </div>
+            </div>
+          )}
+          {screen === 'host' ? <HostScreen /> : screen === 'vm' ? <VmScreen /> : <LibraryScreen />}
+        </main>
+        <NewVmWizard />
+      </div>
+    </DropTarget>
   );
 }

@@ -8,7 +8,7 @@ import { ClientContext, StoreContext } from './store/react';
 import './styles.css';
 
 const connection = connect();
-const store = createAppStore(connection.client);
+const store = createAppStore(connection.client, connection.files);
 connection.onLost((reason) => store.getState().setConnection({ status: 'lost', reason: `Lost the connection to Hangar: ${reason}` }));
 
 createRoot(document.getElementById('root') as HTMLElement).render(

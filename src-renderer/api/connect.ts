@@ -1,5 +1,6 @@
 import type { HangarBridge } from '../../src-shared/wire';
 import { createApiClient, type ApiClient } from './client';
+import { bridgeFileDoor, uploadFileDoor, type FileDoor } from './files';
 import { bridgeTransport, webSocketTransport } from './transport';
 
 declare global {
@@ -26,17 +27,26 @@ function takeToken(): string | null {
 
 export interface Connection {
   client: ApiClient;
+  /** Turns a dropped or picked file into a path on the machine the engine runs on. */
+  files: FileDoor;
   /** Resolves when the client can be used; rejects with a HangarError explaining why not. */
   ready: Promise<void>;
   onLost(listener: (reason: string) => void): void;
 }
 
 export function connect(): Connection {
-  if (window.hangar) {
-    return { client: createApiClient(bridgeTransport(window.hangar)), ready: Promise.resolve(), onLost: () => {} };
+  const bridge = window.hangar;
+  if (bridge) {
+    const files = bridgeFileDoor((file) => bridge.pathForFile?.(file) ?? '');
+    return { client: createApiClient(bridgeTransport(bridge)), files, ready: Promise.resolve(), onLost: () => {} };
   }
   const token = takeToken() ?? '';
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   const transport = webSocketTransport(`${scheme}//${window.location.host}/api?token=${encodeURIComponent(token)}`);
-  return { client: createApiClient(transport), ready: transport.ready, onLost: (listener) => transport.onClose(listener) };
+  return {
+    client: createApiClient(transport),
+    files: uploadFileDoor(window.location.origin, token),
+    ready: transport.ready,
+    onLost: (listener) => transport.onClose(listener),
+  };
 }

@@ -1,21 +1,24 @@
 import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
 import type { ApiClient } from '../api/client';
+import type { FileDoor } from '../api/files';
 import { createHostSlice, type HostSlice } from './host-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
 import { createVmsSlice, type VmsSlice } from './vms-slice';
+import { createWizardSlice, type WizardSlice } from './wizard-slice';
 
 // The store is a cache of what the main process knows, fed by API answers and events.
 // Nothing here is persisted: the main process is the source of truth.
 
-export type AppState = HostSlice & UiSlice & VmsSlice;
+export type AppState = HostSlice & UiSlice & VmsSlice & WizardSlice;
 export type SliceCreator<T> = StateCreator<AppState, [], [], T>;
 export type AppStore = StoreApi<AppState>;
 
-export function createAppStore(client: ApiClient): AppStore {
+export function createAppStore(client: ApiClient, files: FileDoor): AppStore {
   const store = createStore<AppState>()((...args) => ({
     ...createHostSlice(client)(...args),
     ...createUiSlice(client)(...args),
-    ...createVmsSlice(client)(...args),
+    ...createVmsSlice(client, files)(...args),
+    ...createWizardSlice(client, files)(...args),
   }));
   // Events are the only way state changes arrive: no polling.
   client.on('hostChecked', (report) => store.getState().receiveHostReport(report));

@@ -1,5 +1,6 @@
-import type { VmProgress, VmSummary } from '../../src-shared/vm';
+import type { VmChanges, VmProgress, VmSummary } from '../../src-shared/vm';
 import type { ApiClient } from '../api/client';
+import { whyNotAnIso, type FileDoor } from '../api/files';
 import type { SliceCreator } from './index';
 
 export type VmAction = 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm';
@@ -21,12 +22,18 @@ export interface VmsSlice {
   /** ACPI shutdown, or force off. A TIMEOUT comes back as the error, to offer force off. */
   stopVm(id: string, force: boolean): Promise<void>;
   deleteVm(id: string, keepDisks: boolean): Promise<void>;
+  /** Puts an ISO (a path on the engine's machine) in the CD drive, or ejects it with null. */
+  changeMedia(id: string, iso: string | null): Promise<void>;
+  /** Puts a picked or dropped ISO file in the CD drive (sent to the engine first in a browser). */
+  insertIsoFile(id: string, file: File): Promise<void>;
+  /** Changes a stopped VM's settings; resolves true when they were taken. */
+  updateVm(id: string, changes: VmChanges): Promise<boolean>;
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export const createVmsSlice =
-  (client: ApiClient): SliceCreator<VmsSlice> =>
+  (client: ApiClient, files: FileDoor): SliceCreator<VmsSlice> =>
   (set, get) => {
     const act = async (id: string, work: () => Promise<VmSummary | null>): Promise<void> => {
       set((state) => ({ vmBusy: { ...state.vmBusy, [id]: true }, vmErrors: withoutKey(state.vmErrors, id) }));
@@ -60,6 +67,17 @@ export const createVmsSlice =
       runVmAction: (id, action) => act(id, () => client[action]({ vm: id })),
       // The power button needs time; 60 s, then the user is offered force off.
       stopVm: (id, force) => act(id, () => client.stopVm({ vm: id, force, waitSeconds: force ? 30 : 60 })),
+      changeMedia: (id, iso) => act(id, () => client.changeMedia({ vm: id, iso })),
+      insertIsoFile: (id, file) =>
+        act(id, async () => {
+          const refused = await whyNotAnIso(file, false);
+          if (refused) throw new Error(refused);
+          return client.changeMedia({ vm: id, iso: await files.isoPath(file, () => {}) });
+        }),
+      async updateVm(id, changes) {
+        await act(id, () => client.updateVm({ vm: id, changes }));
+        return get().vmErrors[id] === undefined;
+      },
       deleteVm: (id, keepDisks) =>
         act(id, async () => {
           await client.deleteVm({ vm: id, keepDisks });

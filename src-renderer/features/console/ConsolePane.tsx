@@ -2,6 +2,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'react';
+import { ConsoleCursor } from '../../../src-shared/console-stream';
 import { base64FromText, bytesFromBase64 } from '../../api/base64';
 import { useClient } from '../../store/react';
 
@@ -26,15 +27,20 @@ export function ConsolePane({ vmId, running }: { vmId: string; running: boolean 
     const resize = new ResizeObserver(() => fit.fit());
     resize.observe(element);
     let closed = false;
+    // Live output may come before the scrollback; the cursor keeps them in order, once each.
+    const cursor = new ConsoleCursor();
+    const show = (parts: Uint8Array[]): void => {
+      for (const part of parts) terminal.write(part);
+    };
     const stopOutput = client.on('consoleOutput', (chunk) => {
-      if (chunk.vm === vmId) terminal.write(bytesFromBase64(chunk.data));
+      if (chunk.vm === vmId) show(cursor.receive(bytesFromBase64(chunk.data), chunk.offset));
     });
     const typing = terminal.onData((data) => {
       void client.sendConsoleInput({ vm: vmId, data: base64FromText(data) }).catch((caught: unknown) => setError(caught instanceof Error ? caught.message : String(caught)));
     });
     client.attachConsole({ vm: vmId }).then(
-      ({ scrollback }) => {
-        if (!closed) terminal.write(bytesFromBase64(scrollback));
+      ({ scrollback, end }) => {
+        if (!closed) show(cursor.start(bytesFromBase64(scrollback), end));
       },
       (caught: unknown) => setError(caught instanceof Error ? caught.message : String(caught)),
     );

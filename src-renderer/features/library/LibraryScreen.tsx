@@ -1,7 +1,10 @@
 import { formatBytes } from '../../../src-shared/format';
 import type { VmSummary } from '../../../src-shared/vm';
+import { OpenIsoButton } from '../../components/OpenIsoButton';
+import { OsIcon } from '../../components/OsIcon';
 import { VirtualList } from '../../components/VirtualList';
 import { VmStateBadge } from '../../components/VmStateBadge';
+import { VmThumbnail } from '../../components/VmThumbnail';
 import { useAppStore } from '../../store/react';
 import { sortedVms } from '../../store/selectors';
 
@@ -13,6 +16,8 @@ function VmRow({ vm }: { vm: VmSummary }) {
   const running = vm.state === 'running' || vm.state === 'paused' || vm.state === 'shutting-down';
   return (
     <div className="vm-row" data-vm-id={vm.id}>
+      <OsIcon os={vm.config?.os} />
+      <VmThumbnail vm={vm} />
       <button type="button" className="vm-row-open" onClick={() => openVm(vm.id)} aria-label={`Open ${vm.name}`}>
         <span className="vm-row-name">{vm.name}</span>
         <span className="vm-row-facts">{vm.broken ? vm.broken : vm.config ? `${vm.config.cpus} CPU · ${formatBytes(vm.config.memoryMiB * 1024 ** 2)}` : ''}</span>
@@ -37,11 +42,18 @@ export function LibraryScreen() {
   const vms = useAppStore((state) => state.vms);
   const loaded = useAppStore((state) => state.vmsLoaded);
   const error = useAppStore((state) => state.vmsError);
+  const openWizard = useAppStore((state) => state.openWizard);
   const list = sortedVms(vms);
   return (
     <section className="screen library-screen" aria-labelledby="library-title">
       <header className="screen-header">
         <h1 id="library-title">Virtual machines</h1>
+        <div className="header-actions">
+          <OpenIsoButton />
+          <button type="button" className="primary" onClick={openWizard}>
+            New VM…
+          </button>
+        </div>
       </header>
       {error && (
         <p className="error-banner" role="alert">
@@ -51,9 +63,10 @@ export function LibraryScreen() {
       {!loaded ? (
         <p aria-live="polite">Loading the library…</p>
       ) : list.length === 0 ? (
-        <div className="empty-library">
+        <div className="empty-library" data-testid="library-empty">
           <p className="empty-title">No virtual machines yet</p>
-          <p>Drop an ISO anywhere on this window to create one.</p>
+          <p>Drop an ISO anywhere on this window to create one, or choose it:</p>
+          <OpenIsoButton className="primary" />
         </div>
       ) : (
         <VirtualList items={list} rowHeight={64} label="Virtual machines" renderRow={(vm) => <VmRow vm={vm} />} />

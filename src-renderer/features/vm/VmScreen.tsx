@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import { formatBytes } from '../../../src-shared/format';
+import { OsIcon } from '../../components/OsIcon';
 import { VmStateBadge } from '../../components/VmStateBadge';
 import { useAppStore } from '../../store/react';
-import { ConsolePane } from '../console/ConsolePane';
+import { MediaControl } from './MediaControl';
+import { VmTabs } from './VmTabs';
 
-/** One VM: its state, its controls and its console. */
+/** One VM: its state, its controls, its CD drive, and its panes (console, screen, settings). */
 export function VmScreen() {
   const id = useAppStore((state) => state.selectedVm);
   const vm = useAppStore((state) => (id ? state.vms[id] : undefined));
@@ -31,7 +33,9 @@ export function VmScreen() {
   return (
     <section className="screen vm-screen" aria-labelledby="vm-title">
       <header className="screen-header">
-        <h1 id="vm-title">{vm.name}</h1>
+        <h1 id="vm-title">
+          <OsIcon os={vm.config?.os} /> {vm.name}
+        </h1>
         <VmStateBadge state={vm.state} broken={vm.broken !== null} />
       </header>
       {vm.broken && (
@@ -54,7 +58,6 @@ export function VmScreen() {
         <p className="vm-facts">
           {vm.config.cpus} CPU · {formatBytes(vm.config.memoryMiB * 1024 ** 2)} · {vm.config.firmware === 'uefi' ? 'UEFI' : 'BIOS'}
           {vm.accelerator ? ` · ${vm.accelerator === 'kvm' ? 'KVM' : 'software emulation'}` : ''}
-          {vm.config.cdrom ? ` · CD: ${vm.config.cdrom}` : ''}
         </p>
       )}
       {!vm.broken && (
@@ -96,6 +99,7 @@ export function VmScreen() {
           )}
         </div>
       )}
+      {vm.config && !vm.broken && <MediaControl vm={vm} />}
       {confirmDelete && (
         <div className="confirm" role="alertdialog" aria-labelledby="delete-title">
           <p id="delete-title">Delete “{vm.name}”?</p>
@@ -119,8 +123,7 @@ export function VmScreen() {
           </div>
         </div>
       )}
-      <h2 className="pane-title">Serial console</h2>
-      <ConsolePane vmId={vm.id} running={vm.state === 'running' || vm.state === 'paused'} />
+      <VmTabs vm={vm} />
     </section>
   );
 }

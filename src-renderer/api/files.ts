@@ -1,0 +1,68 @@
+import { HangarError } from '../../src-shared/errors';
+
+// How a file the person dropped or picked becomes a path the engine can use. The desktop
+// app asks Electron where the file is; a browser cannot say, so its bytes are sent to
+// `hangar web`, which keeps them in the library's isos/ folder.
+
+export interface FileDoor {
+  /** True when files are sent (browser) rather than named in place (desktop app). */
+  uploads: boolean;
+  isoPath(file: File, onProgress: (fraction: number) => void): Promise<string>;
+}
+
+export function bridgeFileDoor(pathForFile: (file: File) => string): FileDoor {
+  return {
+    uploads: false,
+    async isoPath(file) {
+      const found = pathForFile(file);
+      if (!found) throw new HangarError('NOT_AN_ISO', `Hangar cannot tell where "${file.name}" is on this machine. Choose it with Open ISO… instead.`);
+      return found;
+    },
+  };
+}
+
+export function uploadFileDoor(origin: string, token: string): FileDoor {
+  return {
+    uploads: true,
+    isoPath: (file, onProgress) =>
+      new Promise<string>((resolve, reject) => {
+        // XMLHttpRequest, not fetch: only it reports upload progress.
+        const request = new XMLHttpRequest();
+        request.open('PUT', `${origin}/upload/iso?name=${encodeURIComponent(file.name)}`);
+        request.setRequestHeader('Authorization', `Bearer ${token}`);
+        request.setRequestHeader('Content-Type', 'application/octet-stream');
+        request.upload.addEventListener('progress', (event) => {
+          if (event.lengthComputable) onProgress(event.loaded / event.total);
+        });
+        request.addEventListener('load', () => {
+          let body: { ok?: boolean; value?: { path?: unknown }; error?: { code?: unknown; message?: unknown } } = {};
+          try {
+            body = JSON.parse(request.responseText) as typeof body;
+          } catch {
+            // answered below
+          }
+          if (body.ok && typeof body.value?.path === 'string') resolve(body.value.path);
+          else reject(new HangarError(typeof body.error?.code === 'string' ? (body.error.code as HangarError['code']) : 'INTERNAL', typeof body.error?.message === 'string' ? body.error.message : `Sending "${file.name}" to Hangar failed (HTTP ${request.status}).`));
+        });
+        request.addEventListener('error', () => reject(new HangarError('DISCONNECTED', `Sending "${file.name}" to Hangar failed: the connection was lost. Check that "hangar web" is still running.`)));
+        request.send(file);
+      }),
+  };
+}
+
+/** "CD001" at byte 32769 marks an ISO 9660 image; checked here so a wrong file is refused before any upload. */
+const MAGIC_OFFSET = 0x8001;
+
+/** Why a dropped item cannot be an ISO, in words, or null when it looks like one. */
+export async function whyNotAnIso(file: File, isFolder: boolean): Promise<string | null> {
+  if (isFolder) return `“${file.name}” is a folder. Drop the .iso file itself.`;
+  const notIso = `“${file.name}” is not an ISO image (a CD or DVD image file). Hangar creates VMs from .iso files, such as the installers Linux distributions offer for download.`;
+  if (file.size < MAGIC_OFFSET + 5) return notIso;
+  let magic: string;
+  try {
+    magic = new TextDecoder('latin1').decode(await file.slice(MAGIC_OFFSET, MAGIC_OFFSET + 5).arrayBuffer());
+  } catch {
+    return `“${file.name}” could not be read. It may be a folder, or you may not be allowed to read it.`;
+  }
+  return magic === 'CD001' ? null : notIso;
+}
