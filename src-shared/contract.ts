@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppInfo } from './app';
 import { HostReport } from './host';
+import { DesktopCommand } from './desktop';
 import { IsoInfo } from './os';
 import { ScreenAccess, Screenshot } from './screen';
 import { TerminalChunk, TerminalExited, TerminalId, TerminalSize, TerminalTarget } from './terminal';
@@ -71,6 +72,11 @@ export const methods = {
     output: VmSummary,
     summary: 'Shut a VM down through ACPI, or force it off.',
   },
+  saveVm: {
+    input: vmOnly,
+    output: VmSummary,
+    summary: "Save a running VM's state to disk and stop it; starting it again resumes where it was (force off forgets the state).",
+  },
   pauseVm: { input: vmOnly, output: VmSummary, summary: 'Pause a running VM.' },
   resumeVm: { input: vmOnly, output: VmSummary, summary: 'Resume a paused VM.' },
   resetVm: { input: vmOnly, output: VmSummary, summary: 'Reset a VM, like its reset button.' },
@@ -136,6 +142,11 @@ export const events = {
   vmRemoved: z.strictObject({ id: VmId }),
   /** Progress of long work on a VM (creating or importing its disk). */
   vmProgress: VmProgress,
+  /**
+   * What the desktop shell asks of the window: a menu item, or an ISO handed to Hangar by
+   * the file manager or a second launch. Only the Electron door sends it.
+   */
+  desktopCommand: DesktopCommand,
   /** Bytes from a followed serial console. */
   consoleOutput: ConsoleChunk,
   /** Bytes a terminal printed. */

@@ -70,7 +70,8 @@ export const VmConfig = z.strictObject({
 });
 export type VmConfig = z.infer<typeof VmConfig>;
 
-export const VmState = z.enum(['stopped', 'starting', 'running', 'paused', 'shutting-down', 'crashed']);
+/** 'saved': not running, its memory kept on disk; starting it resumes where it was. */
+export const VmState = z.enum(['stopped', 'starting', 'running', 'paused', 'shutting-down', 'crashed', 'saved']);
 export type VmState = z.infer<typeof VmState>;
 
 export const VmProblem = z.strictObject({

@@ -103,6 +103,7 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
         throw error;
       }
     },
+    saveVm: async ({ vm }) => (await engine()).saveVm(vm),
     pauseVm: async ({ vm }) => (await engine()).pauseVm(vm),
     resumeVm: async ({ vm }) => (await engine()).resumeVm(vm),
     resetVm: async ({ vm }) => (await engine()).resetVm(vm),

@@ -125,7 +125,7 @@ async function createWithProgress(service: HangarService, io: CliIo, request: Ne
 }
 
 /** A VM-only verb: one positional (the VM), one method, print the summary. */
-function vmAction(verb: string, method: 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm', summary: string, done: (vm: VmSummary) => string): CliCommand {
+function vmAction(verb: string, method: 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm' | 'saveVm', summary: string, done: (vm: VmSummary) => string): CliCommand {
   return {
     verb,
     methods: [method],
@@ -304,6 +304,7 @@ export const commands: readonly CliCommand[] = [
       }
     },
   },
+  vmAction('save', 'saveVm', 'Save a running VM to disk and stop it; "hangar start" resumes it where it was.', (vm) => `${vm.name} is ${vm.state}.`),
   vmAction('pause', 'pauseVm', 'Pause a running VM.', (vm) => `${vm.name} is ${vm.state}.`),
   vmAction('resume', 'resumeVm', 'Resume a paused VM.', (vm) => `${vm.name} is ${vm.state}.`),
   vmAction('reset', 'resetVm', 'Reset a VM, like pressing its reset button.', (vm) => `${vm.name} was reset.`),

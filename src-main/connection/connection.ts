@@ -35,6 +35,8 @@ export interface Connection {
   startVm(ref: string): Promise<VmSummary>;
   /** ACPI power button, or with force the power cord. Resolves when the request is sent. */
   stopVm(ref: string, options: { force: boolean }): Promise<VmSummary>;
+  /** Saves a running VM's state to disk and stops it: state 'saved'; startVm resumes it. */
+  saveVm(ref: string): Promise<VmSummary>;
   pauseVm(ref: string): Promise<VmSummary>;
   resumeVm(ref: string): Promise<VmSummary>;
   resetVm(ref: string): Promise<VmSummary>;

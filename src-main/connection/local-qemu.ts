@@ -13,12 +13,13 @@ import { NewVmRequest, VmChanges, VmId, type VmConfig, type VmDetails, type VmSu
 import { inspectIso } from '../media/inspect';
 import { buildQemuArgv, diskPath, runPaths, vmFiles, type LaunchPlan } from '../qemu/argv';
 import { freeBytes, QemuImg } from '../qemu/img';
-import { KeeperClient } from '../qemu/keeper/client';
+import { KeeperClient, KeeperCommandError } from '../qemu/keeper/client';
 import { takeScreenshot } from '../qemu/screendump';
-import { keeperFiles, LAST_RUN_FILE, LastRun, type LaunchSpec } from '../qemu/keeper/protocol';
+import { keeperFiles, LAST_RUN_FILE, LastRun, SavedState, savedFiles, type LaunchSpec } from '../qemu/keeper/protocol';
 import { inspectRunFolder, keeperEntry, launchKeeper, stopOrphan } from '../qemu/supervisor';
 import { atomicWriteFile } from '../util/atomic-write';
 import { VmLibrary, type LibraryEntry, type NewVm } from '../vms/library';
+import { acquireLock } from '../vms/lock';
 import { CURRENT_SCHEMA } from '../vms/schema';
 import type { Connection, ConnectionEvent, ConsoleSession, ScreenPicture } from './connection';
 import type { EngineHost } from './engine-host';
@@ -230,7 +231,46 @@ export class LocalQemuConnection implements Connection {
     }
     const last = await this.lastRun(entry.dir);
     const crashed = last?.state === 'crashed';
+    // Saved, unless a resume failed since (then crashed with QEMU's words; the state is kept).
+    const saved = await this.savedState(entry.dir);
+    if (saved && !(crashed && Date.parse(last.endedAt) > Date.parse(saved.savedAt))) return { ...base, state: 'saved', problem: null, accelerator: null, pid: null };
     return { ...base, state: crashed ? 'crashed' : 'stopped', problem: crashed ? last.problem : null, accelerator: null, pid: null };
+  }
+
+  /** The VM's saved state, when it has one (its stream file is there; see savedFiles). */
+  private async savedState(dir: string): Promise<SavedState | null> {
+    const files = savedFiles(dir);
+    const stream = await fs.stat(files.state).catch(() => null);
+    if (!stream?.isFile()) return null;
+    try {
+      return SavedState.parse(JSON.parse(await fs.readFile(files.info, 'utf8')));
+    } catch {
+      // saved.json is written before the stream is renamed into place, so only damage gets here:
+      // resume anyway (as a running guest, on the machine type the alias names now) rather than lose it.
+      return { savedAt: stream.mtime.toISOString(), resume: 'running', machine: null, qemuVersion: null, bytes: stream.size };
+    }
+  }
+
+  /** Forgets a saved state (force off of a saved VM): it boots afresh next time. */
+  private async discardSavedState(entry: LibraryEntry): Promise<void> {
+    // Under the VM's lock, so a start that is reading the state (another process) is not cut short.
+    const lock = await acquireLock(entry.dir, entry.config?.name ?? entry.id, 'changing');
+    try {
+      const files = savedFiles(entry.dir);
+      await fs.rm(files.state, { force: true });
+      await Promise.all([fs.rm(files.info, { force: true }), fs.rm(files.partial, { force: true })]);
+      const lastRun: LastRun = { state: 'stopped', problem: null, endedAt: new Date().toISOString(), exitCode: null, signal: null };
+      await atomicWriteFile(path.join(entry.dir, LAST_RUN_FILE), JSON.stringify(lastRun, null, 2) + '\n').catch(() => {});
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** A saved VM's definition stays as it was saved: QEMU resumes only into the same machine. */
+  private async refuseWhileSaved(entry: LibraryEntry, what: string): Promise<void> {
+    if (!(await this.savedState(entry.dir))) return;
+    const name = entry.config?.name ?? entry.id;
+    throw new HangarError('VM_BUSY', `"${name}" is saved, so ${what} cannot change until it runs again: its saved memory belongs to this exact machine. Start it (it resumes where it was), or force it off to forget the saved state.`);
   }
 
   async listVms(): Promise<VmSummary[]> {
@@ -252,12 +292,18 @@ export class LocalQemuConnection implements Connection {
     if (!argv && entry.config) {
       const host = await this.host();
       try {
-        argv = [host.qemuSystem ?? 'qemu-system-x86_64', ...buildQemuArgv(await this.plan(entry.dir, entry.config, host))];
+        argv = [host.qemuSystem ?? 'qemu-system-x86_64', ...(await this.launchArgv(entry.dir, entry.config, host, await this.savedState(entry.dir)))];
       } catch {
         argv = null; // e.g. UEFI without firmware: the start will say so
       }
     }
     return { summary: await this.summarize(entry), argv, dir: entry.dir };
+  }
+
+  /** The argv a start would use: a saved VM's on its versioned machine, waiting for its state (-incoming defer). */
+  private async launchArgv(vmDir: string, config: VmConfig, host: EngineHost, saved: SavedState | null): Promise<string[]> {
+    const argv = buildQemuArgv({ ...(await this.plan(vmDir, config, host)), pinnedMachine: saved?.machine ?? null });
+    return saved ? [...argv, '-incoming', 'defer'] : argv;
   }
 
   private async plan(vmDir: string, config: VmConfig, host: EngineHost): Promise<LaunchPlan> {
@@ -369,7 +415,7 @@ export class LocalQemuConnection implements Connection {
     if (changes.firmware === 'uefi' && !host.ovmf) throw new HangarError('BAD_SETTINGS', 'UEFI firmware (OVMF) is not installed; keep BIOS or install it ("hangar doctor" says how).');
     if (changes.tpm && !host.swtpm) throw new HangarError('BAD_SETTINGS', 'swtpm is not installed, so the VM cannot have a TPM ("hangar doctor" says how to install it).');
     if (changes.bootFrom === 'cdrom' && entry.config.cdrom === null) throw new HangarError('BAD_SETTINGS', `"${entry.config.name}" has no ISO in its CD drive to boot from. Insert one first.`);
-    await this.library.update(entry.id, (config) => ({
+    const apply = (config: VmConfig): VmConfig => ({
       ...config,
       name: changes.name ?? config.name,
       cpus: changes.cpus ?? config.cpus,
@@ -379,7 +425,11 @@ export class LocalQemuConnection implements Connection {
       bootFrom: changes.bootFrom ?? config.bootFrom,
       disks: config.disks.map((disk) => ({ ...disk, bus: changes.diskBus ?? disk.bus })),
       nic: { model: changes.nicModel ?? config.nic.model, portForwards: changes.portForwards ?? config.nic.portForwards },
-    }));
+    });
+    // A saved VM may be renamed (the name is not part of the machine), nothing else.
+    const hardware = (config: VmConfig): string => JSON.stringify({ ...config, name: '' });
+    if (hardware(apply(entry.config)) !== hardware(entry.config)) await this.refuseWhileSaved(entry, 'its settings (other than its name)');
+    await this.library.update(entry.id, apply);
     const summary = await this.summary(entry.id);
     this.emit({ type: 'vmChanged', vm: summary });
     return summary;
@@ -403,7 +453,16 @@ export class LocalQemuConnection implements Connection {
     const { config } = entry;
     const host = await this.host();
     if (!host.qemuSystem) throw new HangarError('QEMU_FAILED', 'QEMU is not installed, so no VM can start. "hangar doctor" says how to install it.');
-    if (config.cdrom !== null) await checkIso(config.cdrom);
+    const saved = await this.savedState(entry.dir);
+    // Leftovers of a save cut short (no stream file): not a saved state, just litter.
+    if (!saved) await Promise.all([savedFiles(entry.dir).partial, savedFiles(entry.dir).info].map((file) => fs.rm(file, { force: true })));
+    if (config.cdrom !== null) {
+      await checkIso(config.cdrom).catch((error: unknown) => {
+        if (!saved || !(error instanceof HangarError)) throw error;
+        const why = error.code === 'ISO_NOT_FOUND' ? 'no longer exists' : 'cannot be read now';
+        throw new HangarError(error.code, `"${config.name}" was saved with the ISO ${config.cdrom} in its CD drive, and that file ${why}. Put it back to resume the VM, or force it off to forget the saved state.`);
+      });
+    }
     for (const disk of config.disks) {
       const file = diskPath(entry.dir, disk);
       if (!(await fs.stat(file).catch(() => null))) throw new HangarError('DISK_NOT_FOUND', `The disk ${file} of "${config.name}" no longer exists.`);
@@ -423,9 +482,11 @@ export class LocalQemuConnection implements Connection {
       vmDir: entry.dir,
       runDir: plan.run.runDir,
       qemuBinary: host.qemuSystem,
-      argv: buildQemuArgv(plan),
+      argv: await this.launchArgv(entry.dir, config, host, saved),
       accelerator: host.accelerator,
       swtpm: config.tpm && host.swtpm ? { binary: host.swtpm, stateDir: path.join(entry.dir, 'tpm'), socket: plan.run.tpmSocket } : null,
+      // The keeper streams the state into QEMU, and removes it once loaded.
+      restore: saved ? { stateFile: savedFiles(entry.dir).state, resume: saved.resume } : null,
     };
     this.emit({ type: 'vmChanged', vm: await this.summarize(entry) });
     try {
@@ -460,7 +521,11 @@ export class LocalQemuConnection implements Connection {
   private async running(ref: string): Promise<{ entry: LibraryEntry; keeper: KeeperClient }> {
     const entry = await this.library.find(ref);
     const keeper = await this.attach(entry.id);
-    if (!keeper?.isConnected) throw new HangarError('VM_NOT_RUNNING', `"${entry.config?.name ?? entry.id}" is not running.`);
+    if (!keeper?.isConnected) {
+      const name = entry.config?.name ?? entry.id;
+      if (await this.savedState(entry.dir)) throw new HangarError('VM_NOT_RUNNING', `"${name}" is saved, not running. Start it to resume where it was.`);
+      throw new HangarError('VM_NOT_RUNNING', `"${name}" is not running.`);
+    }
     return { entry, keeper };
   }
 
@@ -487,7 +552,45 @@ export class LocalQemuConnection implements Connection {
       this.emit({ type: 'vmChanged', vm: summary });
       return summary;
     }
+    // The power cord of a saved VM: forget its state, so it boots afresh next time.
+    if (force && !this.keepers.get(entry.id)?.isConnected && (await this.savedState(entry.dir))) {
+      await this.discardSavedState(entry);
+      const summary = await this.summarize(entry);
+      this.emit({ type: 'vmChanged', vm: summary });
+      return summary;
+    }
     return this.command(entry.id, force ? 'quit' : 'system_powerdown');
+  }
+
+  /**
+   * Saves a running (or paused) VM's state into its folder and ends its QEMU: the keeper does
+   * the work (see qemu/keeper/save-restore.ts); this waits until the keeper has recorded the
+   * run as saved and gone.
+   */
+  async saveVm(ref: string): Promise<VmSummary> {
+    const entry = await this.library.find(ref);
+    const name = entry.config?.name ?? entry.id;
+    const keeper = await this.attach(entry.id);
+    if (!keeper?.isConnected) {
+      if (this.orphans.has(entry.id)) throw new HangarError('VM_BUSY', `"${name}" runs without its keeper, so Hangar cannot save it. Force it off instead.`);
+      if (await this.savedState(entry.dir)) throw new HangarError('VM_NOT_RUNNING', `"${name}" is saved already. Start it to resume where it was.`);
+      throw new HangarError('VM_NOT_RUNNING', `"${name}" is not running, so there is nothing to save.`);
+    }
+    const gone = new Promise<void>((resolve) => {
+      if (!keeper.isConnected) resolve();
+      else keeper.once('gone', () => resolve());
+    });
+    try {
+      await keeper.save();
+    } catch (error) {
+      if (error instanceof KeeperCommandError && error.code) throw new HangarError(error.code, error.message);
+      throw new HangarError('QEMU_FAILED', `"${name}" could not be saved: ${(error as Error).message}`);
+    }
+    // The state is on disk; the keeper hangs up once QEMU has ended and last-run.json says so.
+    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+    const summary = await this.summarize(entry);
+    this.emit({ type: 'vmChanged', vm: summary });
+    return summary;
   }
 
   pauseVm(ref: string): Promise<VmSummary> {
@@ -534,6 +637,8 @@ export class LocalQemuConnection implements Connection {
     if (iso !== null) await checkIso(iso);
     const entry = await this.library.get(ref);
     const keeper = await this.attach(entry.id);
+    // The guest was saved with this disc in its drive; it changes once the VM runs again.
+    if (!keeper?.isConnected && iso !== entry.config.cdrom) await this.refuseWhileSaved(entry, 'the CD in its drive');
     if (keeper?.isConnected) {
       try {
         if (iso === null) await keeper.execute('eject', { id: 'cd0', force: true });

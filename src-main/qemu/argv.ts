@@ -49,6 +49,11 @@ export interface LaunchPlan {
   directIo: boolean;
   /** Whether this QEMU was built with seccomp (-sandbox). */
   sandbox: boolean;
+  /**
+   * The versioned machine type (pc-q35-7.2) a saved state was made with: resuming needs
+   * that one, whatever the alias (q35) means in the QEMU installed now.
+   */
+  pinnedMachine?: string | null;
 }
 
 /** Escapes a value inside QEMU's key=value option syntax. */
@@ -80,7 +85,7 @@ export function buildQemuArgv(plan: LaunchPlan): string[] {
   push('-no-user-config', '-nodefaults');
   push('-msg', 'timestamp=on');
 
-  const machine = [config.machine, `accel=${accelerator}`];
+  const machine = [plan.pinnedMachine ?? config.machine, `accel=${accelerator}`];
   if (config.firmware === 'uefi') machine.push('pflash0=uefi-code', 'pflash1=uefi-vars');
   push('-machine', machine.join(','));
   push('-cpu', accelerator === 'kvm' ? 'host' : TCG_CPU);

@@ -10,14 +10,18 @@ export interface Tracker {
   shutdownSeen: boolean;
   /** Why the VM is in trouble, in words; null when all is well. */
   problem: string | null;
+  /** Its state is on disk (the keeper saved it): ending now leaves it saved, not stopped. */
+  saved: boolean;
 }
 
 export type TrackerInput =
   | { type: 'qmp-event'; event: QmpEvent }
   | { type: 'status'; status: string }
-  | { type: 'exited'; code: number | null; signal: string | null };
+  | { type: 'exited'; code: number | null; signal: string | null }
+  /** The keeper wrote the VM's state to disk and is about to quit QEMU. */
+  | { type: 'saved' };
 
-export const initialTracker = (): Tracker => ({ state: 'starting', shutdownSeen: false, problem: null });
+export const initialTracker = (): Tracker => ({ state: 'starting', shutdownSeen: false, problem: null, saved: false });
 
 /** QMP query-status names -> our states. */
 export function stateForStatus(status: string): VmState {
@@ -44,8 +48,18 @@ export function track(current: Tracker, input: TrackerInput): Tracker {
     next.state = stateForStatus(input.status);
     return next;
   }
+  if (input.type === 'saved') {
+    next.saved = true;
+    return next;
+  }
   if (input.type === 'exited') {
     const clean = next.shutdownSeen && input.code === 0;
+    // Whatever way QEMU ended after a save, the state on disk is whole: the VM is saved.
+    if (next.saved) {
+      next.state = 'saved';
+      next.problem = null;
+      return next;
+    }
     next.state = clean ? 'stopped' : 'crashed';
     if (!clean && !next.problem) {
       next.problem = input.signal

@@ -7,6 +7,7 @@ const WORDS: Record<VmState, string> = {
   paused: 'Paused',
   'shutting-down': 'Shutting down…',
   crashed: 'Crashed',
+  saved: 'Saved',
 };
 
 export function VmStateBadge({ state, broken }: { state: VmState; broken?: boolean }) {

@@ -3,7 +3,7 @@ import type { ApiClient } from '../api/client';
 import { whyNotAnIso, type FileDoor } from '../api/files';
 import type { SliceCreator } from './index';
 
-export type VmAction = 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm';
+export type VmAction = 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm' | 'saveVm';
 
 export interface VmsSlice {
   vms: Record<string, VmSummary>;

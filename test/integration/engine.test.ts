@@ -63,13 +63,13 @@ describe('other Hangar processes', () => {
       new Promise((resolve) => spawn(process.execPath, [hangarBin, ...args], { env: sandbox.env, stdio: 'ignore' }).once('exit', resolve));
     try {
       expect(await hangar('create', '--name', 'Elsewhere', '--iso', iso, '--memory', '256M', '--cpus', '1', '--disk', '0')).toBe(0);
-      await expect.poll(() => seen.includes('stopped'), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => seen.includes('stopped'), { timeout: 30_000 }).toBe(true);
       expect(await hangar('start', 'elsewhere')).toBe(0);
-      await expect.poll(() => seen.includes('running'), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => seen.includes('running'), { timeout: 30_000 }).toBe(true);
       expect(await hangar('stop', 'elsewhere', '--force')).toBe(0);
-      await expect.poll(() => seen.lastIndexOf('stopped') > seen.indexOf('running'), { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => seen.lastIndexOf('stopped') > seen.indexOf('running'), { timeout: 30_000 }).toBe(true);
       expect(await hangar('delete', 'elsewhere')).toBe(0);
-      await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toBe('removed');
+      await expect.poll(() => seen.at(-1), { timeout: 30_000 }).toBe('removed');
     } finally {
       stopWatching();
     }

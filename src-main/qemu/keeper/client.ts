@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { lineReader } from '../../util/json-lines';
+import type { ErrorCode } from '../../../src-shared/errors';
 import type { VmProblem, VmState } from '../../../src-shared/vm';
-import { KeeperHello, KeeperMessage, type KeeperRequest } from './protocol';
+import { KeeperHello, KeeperMessage, SaveReply, type KeeperRequest } from './protocol';
 
 export interface KeeperClientEvents {
   state: [VmState, VmProblem | null];
@@ -14,6 +15,8 @@ export class KeeperCommandError extends Error {
   constructor(
     readonly qmpClass: string,
     message: string,
+    /** Set when the keeper itself refused, in the API's terms (NO_SPACE, VM_BUSY ...). */
+    readonly code?: ErrorCode,
   ) {
     super(message);
   }
@@ -73,13 +76,21 @@ export class KeeperClient extends EventEmitter<KeeperClientEvents> {
     return !this.gone;
   }
 
-  execute<T = unknown>(execute: KeeperRequest['execute'], args?: Record<string, unknown>): Promise<T> {
+  execute<T = unknown>(execute: Extract<KeeperRequest, { type: 'qmp' }>['execute'], args?: Record<string, unknown>): Promise<T> {
+    return this.send((id) => ({ type: 'qmp', id, execute, ...(args ? { arguments: args } : {}) })) as Promise<T>;
+  }
+
+  /** Saves the VM's state to its folder; resolves once it is on disk (QEMU is then quitting). */
+  async save(): Promise<SaveReply> {
+    return SaveReply.parse(await this.send((id) => ({ type: 'save', id })));
+  }
+
+  private send(request: (id: number) => KeeperRequest): Promise<unknown> {
     if (this.gone) return Promise.reject(new KeeperCommandError('Disconnected', 'The VM is no longer running.'));
     const id = this.nextId++;
-    const request: KeeperRequest = { type: 'qmp', id, execute, ...(args ? { arguments: args } : {}) };
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.socket.write(JSON.stringify(request) + '\n');
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.write(JSON.stringify(request(id)) + '\n');
     });
   }
 
@@ -106,7 +117,7 @@ export class KeeperClient extends EventEmitter<KeeperClientEvents> {
       this.pending.delete(message.id);
       if (!waiter) return;
       if (message.ok) waiter.resolve(message.value);
-      else waiter.reject(new KeeperCommandError(message.error?.qmpClass ?? 'GenericError', message.error?.message ?? 'QEMU refused the command.'));
+      else waiter.reject(new KeeperCommandError(message.error?.qmpClass ?? 'GenericError', message.error?.message ?? 'QEMU refused the command.', message.error?.code));
     }
   }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { HangarError } from '../../../src-shared/errors';
 import type { VmProblem } from '../../../src-shared/vm';
 import { RingBuffer } from '../../consoles/ring-buffer';
 import { atomicWriteFile } from '../../util/atomic-write';
@@ -11,7 +12,8 @@ import { QmpClient, QmpError } from '../qmp';
 import { errorLines, explainQemuFailure } from '../qemu-errors';
 import { runPaths } from '../argv';
 import { initialTracker, track, type Tracker, type TrackerInput } from '../vm-state';
-import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, type KeeperMessage, type LastRun, type StartReport } from './protocol';
+import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, savedFiles, type KeeperMessage, type LastRun, type SaveReply, type StartReport } from './protocol';
+import { RestoreFailure, restoreVmState, saveVmState } from './save-restore';
 
 const SCROLLBACK_BYTES = 256 * 1024;
 /** A viewer that falls this far behind is cut off rather than grow our memory without end. */
@@ -126,6 +128,8 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     }
 
     const qemuLog = createWriteStream(qemuLogFile, { flags: 'a', mode: 0o600 });
+    // A full disk costs the log, never the keeper (an unhandled stream error would end it, and QEMU with it).
+    qemuLog.on('error', () => {});
     qemuLog.write(`\n--- ${startedAt} start: ${spec.qemuBinary} ${spec.argv.join(' ')}\n`);
     qemu = spawn(spec.qemuBinary, spec.argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     qemu.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -153,6 +157,8 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
         else viewer.write(chunk);
       }
     });
+    // A saved VM: QEMU waits (-incoming defer) for its state before anyone may see it.
+    if (spec.restore) await restoreVmState({ qmp, qemuEnded: exitedPromise }, { socket: files.state, files: savedFiles(spec.vmDir), resume: spec.restore.resume });
     const status = await qmp.execute<{ status: string }>('query-status');
     feed({ type: 'status', status: status.status });
 
@@ -177,7 +183,15 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       qemu.kill('SIGKILL');
       await exitedPromise;
     }
-    const message = stderrText.trim() ? explainQemuFailure(stderrText) : `The VM could not start: ${(error as Error).message}`;
+    let message = stderrText.trim() ? explainQemuFailure(stderrText) : `The VM could not start: ${(error as Error).message}`;
+    if (error instanceof RestoreFailure) {
+      // QEMU's own words first (it exits saying why a load failed), else what the keeper saw.
+      const words = errorLines(stderrText).slice(-3).join('; ') || error.message;
+      message = `The saved state of "${spec.vmName}" could not be restored: ${words}`;
+    }
+    // The saved state goes only once it has loaded: when it is still there, say so.
+    const stateKept = spec.restore ? await fs.stat(spec.restore.stateFile).then(() => true, () => false) : false;
+    if (stateKept) message = `${message.replace(/\.?$/, '.')} Its saved state is kept: start it to try again, or force it off to forget the state and start afresh.`;
     await writeLastRun(spec.vmDir, { state: 'crashed', problem: { message, log: errorLines(stderrText).slice(-LOG_TAIL_LINES) }, endedAt: new Date().toISOString(), exitCode: outcome.exited?.code ?? null, signal: outcome.exited?.signal ?? null });
     await cleanUp();
     report({ type: 'failed', code: 'QEMU_FAILED', message, log: errorLines(stderrText).slice(-LOG_TAIL_LINES) });
@@ -216,6 +230,15 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       return;
     }
     const reply = (message: KeeperMessage): void => void client.write(JSON.stringify(message) + '\n');
+    if (request.type === 'save') {
+      try {
+        reply({ type: 'reply', id: request.id, ok: true, value: await save() });
+      } catch (error) {
+        const code = error instanceof HangarError ? error.code : 'QEMU_FAILED';
+        reply({ type: 'reply', id: request.id, ok: false, error: { qmpClass: 'HangarError', code, message: (error as Error).message } });
+      }
+      return;
+    }
     try {
       const value = await (qmp as QmpClient).execute(request.execute, request.arguments);
       // A status someone asked for is news for everyone (a guest that ignored the power button is running again).
@@ -224,6 +247,27 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     } catch (error) {
       reply({ type: 'reply', id: request.id, ok: false, error: { qmpClass: error instanceof QmpError ? error.qmpClass : 'Disconnected', message: (error as Error).message } });
     }
+  }
+
+  let saving = false;
+  /** Writes the VM's state to its folder, then quits QEMU: the run ends 'saved'. */
+  async function save(): Promise<SaveReply> {
+    if (saving) throw new HangarError('VM_BUSY', `"${spec.vmName}" is being saved already.`);
+    if (tracker.state === 'shutting-down') throw new HangarError('VM_NOT_RUNNING', `"${spec.vmName}" is shutting down, so there is nothing to save.`);
+    if (tracker.state !== 'running' && tracker.state !== 'paused') throw new HangarError('VM_NOT_RUNNING', `"${spec.vmName}" is ${tracker.state}, not running, so there is nothing to save.`);
+    saving = true;
+    let saved;
+    try {
+      saved = await saveVmState({ qmp: qmp as QmpClient, qemuEnded: exitedPromise }, { vmName: spec.vmName, socket: files.state, files: savedFiles(spec.vmDir), argv: spec.argv });
+    } catch (error) {
+      saving = false;
+      throw error;
+    }
+    // From here the run ends 'saved' however QEMU goes: its state is whole on disk.
+    feed({ type: 'saved' });
+    // QEMU may close QMP before its reply to quit arrives: the exit is what counts.
+    await (qmp as QmpClient).execute('quit').catch(() => {});
+    return { bytes: saved.bytes };
   }
 
   // A signal to the keeper (logout, system shutdown) asks QEMU to end cleanly too.
@@ -237,7 +281,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
   // Not feed(): the final state is announced only after cleanUp (below).
   tracker = track(tracker, { type: 'exited', code: ended.code, signal: ended.signal });
   await writeLastRun(spec.vmDir, {
-    state: tracker.state === 'stopped' ? 'stopped' : 'crashed',
+    state: tracker.state === 'stopped' || tracker.state === 'saved' ? tracker.state : 'crashed',
     problem: problemOf(tracker),
     endedAt: new Date().toISOString(),
     exitCode: ended.code,

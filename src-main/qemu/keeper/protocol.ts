@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { ErrorCode } from '../../../src-shared/errors';
 import { Accelerator } from '../../../src-shared/host';
 import { VmId, VmProblem, VmState } from '../../../src-shared/vm';
 
@@ -10,6 +11,8 @@ import { VmId, VmProblem, VmState } from '../../../src-shared/vm';
 //   control.sock  JSON lines: hello, state changes, QMP events, QMP commands and replies
 //   console.sock  raw bytes: a 4-byte big-endian length and that much scrollback, then
 //                 the live serial stream; bytes written go to the guest
+//   state.sock    only while a VM is saved or restored: QEMU's migration stream, between
+//                 QEMU and the keeper, which writes it to (or reads it from) the VM folder
 // Everything that crosses these sockets or the launch file is validated here.
 
 export const LaunchSpec = z.strictObject({
@@ -21,6 +24,14 @@ export const LaunchSpec = z.strictObject({
   argv: z.array(z.string()),
   accelerator: Accelerator,
   swtpm: z.strictObject({ binary: z.string(), stateDir: z.string(), socket: z.string() }).nullable(),
+  /** Resume a saved VM: QEMU was given `-incoming defer`, the keeper streams this file into it. */
+  restore: z
+    .strictObject({
+      stateFile: z.string().refine((file) => path.isAbsolute(file)),
+      resume: z.enum(['running', 'paused']),
+    })
+    .nullable()
+    .default(null),
 });
 export type LaunchSpec = z.infer<typeof LaunchSpec>;
 
@@ -29,11 +40,13 @@ export const keeperFiles = (runDir: string) => ({
   keeperPid: path.join(runDir, 'keeper.pid'),
   control: path.join(runDir, 'control.sock'),
   console: path.join(runDir, 'console.sock'),
+  // Not longer than control.sock: a run folder whose keeper could listen has room for it too.
+  state: path.join(runDir, 'state.sock'),
 });
 
 /** Written to the VM folder when QEMU ends: how the last run finished, kept across restarts. */
 export const LastRun = z.strictObject({
-  state: z.enum(['stopped', 'crashed']),
+  state: z.enum(['stopped', 'crashed', 'saved']),
   problem: VmProblem.nullable(),
   endedAt: z.string(),
   exitCode: z.number().int().nullable(),
@@ -41,6 +54,31 @@ export const LastRun = z.strictObject({
 });
 export type LastRun = z.infer<typeof LastRun>;
 export const LAST_RUN_FILE = 'last-run.json';
+
+/**
+ * A saved VM: QEMU's migration stream in saved-state.bin (0600) and what resuming needs in
+ * saved.json. The VM counts as saved while both exist; the stream is written as
+ * saved-state.bin.partial and renamed only once complete and flushed.
+ */
+export const savedFiles = (vmDir: string) => ({
+  state: path.join(vmDir, 'saved-state.bin'),
+  partial: path.join(vmDir, 'saved-state.bin.partial'),
+  info: path.join(vmDir, 'saved.json'),
+});
+
+export const SavedState = z.strictObject({
+  savedAt: z.string(),
+  /** Whether the guest ran or was paused when saved: it resumes the same way. */
+  resume: z.enum(['running', 'paused']),
+  /** The versioned machine type the stream was made with (pc-q35-7.2, not the alias q35). */
+  machine: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .nullable(),
+  qemuVersion: z.string().nullable(),
+  bytes: z.number().int().nonnegative(),
+});
+export type SavedState = z.infer<typeof SavedState>;
 
 /** The keeper's first line on its stdout, read by the process that started it. */
 export const StartReport = z.discriminatedUnion('type', [
@@ -71,7 +109,8 @@ export const KeeperMessage = z.discriminatedUnion('type', [
     id: z.number().int(),
     ok: z.boolean(),
     value: z.unknown().optional(),
-    error: z.strictObject({ qmpClass: z.string(), message: z.string() }).optional(),
+    /** code: set when the keeper itself refuses (a save that does not fit), in the API's terms. */
+    error: z.strictObject({ qmpClass: z.string(), message: z.string(), code: ErrorCode.optional() }).optional(),
   }),
 ]);
 export type KeeperMessage = z.infer<typeof KeeperMessage>;
@@ -79,10 +118,20 @@ export type KeeperMessage = z.infer<typeof KeeperMessage>;
 /** The QMP commands other processes may send through the keeper: what the engine needs, nothing more. */
 export const ALLOWED_QMP = ['query-status', 'system_powerdown', 'system_reset', 'stop', 'cont', 'quit', 'eject', 'blockdev-change-medium', 'screendump', 'query-block'] as const;
 
-export const KeeperRequest = z.strictObject({
-  type: z.literal('qmp'),
-  id: z.number().int().nonnegative(),
-  execute: z.enum(ALLOWED_QMP),
-  arguments: z.record(z.string(), z.unknown()).optional(),
-});
+export const KeeperRequest = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('qmp'),
+    id: z.number().int().nonnegative(),
+    execute: z.enum(ALLOWED_QMP),
+    arguments: z.record(z.string(), z.unknown()).optional(),
+  }),
+  // Save is the keeper's own request, not a whitelisted `migrate`: the keeper alone chooses
+  // where the stream goes (its own socket, then the VM folder), so no client can point
+  // QEMU's migration anywhere else. The reply comes once the state is on disk.
+  z.strictObject({ type: z.literal('save'), id: z.number().int().nonnegative() }),
+]);
 export type KeeperRequest = z.infer<typeof KeeperRequest>;
+
+/** What a successful save replies with. */
+export const SaveReply = z.strictObject({ bytes: z.number().int().nonnegative() });
+export type SaveReply = z.infer<typeof SaveReply>;

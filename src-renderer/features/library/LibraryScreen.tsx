@@ -29,8 +29,8 @@ function VmRow({ vm }: { vm: VmSummary }) {
             Shut down
           </button>
         ) : (
-          <button type="button" disabled={busy || vm.state === 'starting'} onClick={() => void runVmAction(vm.id, 'startVm')} aria-label={`Start ${vm.name}`}>
-            Start
+          <button type="button" disabled={busy || vm.state === 'starting'} onClick={() => void runVmAction(vm.id, 'startVm')} aria-label={`${vm.state === 'saved' ? 'Resume' : 'Start'} ${vm.name}`}>
+            {vm.state === 'saved' ? 'Resume' : 'Start'}
           </button>
         ))}
     </div>

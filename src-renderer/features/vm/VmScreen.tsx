@@ -64,7 +64,12 @@ export function VmScreen() {
         <div className="vm-controls" role="toolbar" aria-label="VM controls">
           {!live && (
             <button type="button" disabled={busy || vm.state === 'starting'} onClick={() => void runVmAction(vm.id, 'startVm')}>
-              Start
+              {vm.state === 'saved' ? 'Resume' : 'Start'}
+            </button>
+          )}
+          {vm.state === 'saved' && (
+            <button type="button" disabled={busy} onClick={() => void stopVm(vm.id, true)} title="Forget the saved state: the VM boots afresh next time">
+              Discard saved state
             </button>
           )}
           {live && (
@@ -75,6 +80,11 @@ export function VmScreen() {
           {live && (
             <button type="button" disabled={busy && vm.state !== 'shutting-down'} onClick={() => void stopVm(vm.id, true)}>
               Force off
+            </button>
+          )}
+          {(vm.state === 'running' || vm.state === 'paused') && (
+            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'saveVm')} title="Save its memory to disk and stop it; Resume continues where it was">
+              Save state
             </button>
           )}
           {vm.state === 'running' && (

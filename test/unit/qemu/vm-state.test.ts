@@ -33,6 +33,11 @@ describe('VM state machine', () => {
     ['and is running again when QEMU says so', [{ type: 'status', status: 'running' }, event('POWERDOWN'), { type: 'status', status: 'running' }], { state: 'running' }],
     ['after SHUTDOWN a running status does not bring it back', [{ type: 'status', status: 'running' }, event('SHUTDOWN'), { type: 'status', status: 'running' }], { state: 'shutting-down' }],
     ['RESET keeps it running', [{ type: 'status', status: 'running' }, event('RESET', { guest: true })], { state: 'running' }],
+    ['a save shows paused while the state is written', [{ type: 'status', status: 'running' }, event('STOP'), event('MIGRATION', { status: 'completed' })], { state: 'paused' }],
+    ['a saved VM ends saved when QEMU quits', [{ type: 'status', status: 'running' }, event('STOP'), { type: 'saved' }, event('SHUTDOWN', { guest: false, reason: 'host-qmp-quit' }), { type: 'exited', code: 0, signal: null }], { state: 'saved', problem: null }],
+    ['a saved VM ends saved even if QEMU is killed after the save', [{ type: 'status', status: 'running' }, { type: 'saved' }, { type: 'exited', code: null, signal: 'SIGKILL' }], { state: 'saved', problem: null }],
+    ['a failed save runs on', [{ type: 'status', status: 'running' }, event('STOP'), event('MIGRATION', { status: 'failed' }), event('RESUME')], { state: 'running', saved: false }],
+    ['quit without a save still ends stopped', [{ type: 'status', status: 'running' }, event('SHUTDOWN', { guest: false, reason: 'host-qmp-quit' }), { type: 'exited', code: 0, signal: null }], { state: 'stopped', saved: false }],
   ])('%s', (_name, inputs, expected) => {
     expect(run(inputs)).toMatchObject(expected);
   });
