@@ -25,5 +25,15 @@ export function createAppStore(client: ApiClient, files: FileDoor): AppStore {
   client.on('vmChanged', (vm) => store.getState().receiveVm(vm));
   client.on('vmRemoved', ({ id }) => store.getState().removeVm(id));
   client.on('vmProgress', (progress) => store.getState().receiveProgress(progress));
+  // The desktop shell's menu, and ISOs handed over by the file manager or a second launch.
+  client.on('desktopCommand', (command) => {
+    const state = store.getState();
+    if (command.command === 'newVm') state.openWizard();
+    else if (command.command === 'show') state.showScreen(command.screen);
+    else {
+      if (!state.wizardOpen || state.creating) state.openWizard();
+      void store.getState().chooseIsoPath(command.path);
+    }
+  });
   return store;
 }
