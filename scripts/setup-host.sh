@@ -26,19 +26,21 @@ case " $family " in
     # ssh for SSH terminals into guests; python3, make and g++ for node-gyp (node-pty has no Linux prebuild).
     packages+=(openssh-client python3 make g++)
     # Debian's Chromium drives the end-to-end tests (playwright-core uses it, never downloads one);
-    # a kernel, busybox and GRUB build the tiny bootable test ISO (scripts/build-test-iso.sh).
-    if $dev; then packages+=(chromium linux-image-amd64 busybox-static grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools cpio kmod); fi
+    # a kernel, busybox and GRUB build the tiny bootable test ISO (scripts/build-test-iso.sh);
+    # rsvg-convert renders the app's icons for packaging (scripts/build-icons.sh) and
+    # desktop-file-validate checks the packages' desktop entries (test/integration/packaging.test.ts).
+    if $dev; then packages+=(chromium linux-image-amd64 busybox-static grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools cpio kmod librsvg2-bin desktop-file-utils); fi
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -qq
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"
     ;;
   *" fedora "*|*" rhel "*)
     "${sudo[@]}" dnf install -y qemu-system-x86-core qemu-img edk2-ovmf swtpm swtpm-tools openssh-clients python3 make gcc-c++
-    if $dev; then "${sudo[@]}" dnf install -y chromium; fi
+    if $dev; then "${sudo[@]}" dnf install -y chromium librsvg2-tools desktop-file-utils; fi
     ;;
   *" arch "*)
     "${sudo[@]}" pacman -S --needed --noconfirm qemu-system-x86 qemu-img edk2-ovmf swtpm openssh python make gcc
-    if $dev; then "${sudo[@]}" pacman -S --needed --noconfirm chromium; fi
+    if $dev; then "${sudo[@]}" pacman -S --needed --noconfirm chromium librsvg desktop-file-utils; fi
     ;;
   *)
     echo "setup-host: $PRETTY_NAME is not one we know. Install QEMU for x86_64, qemu-img, OVMF and swtpm with your package manager." >&2
