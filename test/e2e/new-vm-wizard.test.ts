@@ -4,11 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../support/chromium';
-import { processesMentioning } from '../support/engine';
+import { launchChromium, openAppPage, type ChromiumSession } from '../support/chromium';
 import { hangarBin, testResultsDir } from '../support/paths';
 import { ensureTestIso } from '../support/test-iso';
-import { startWebHostProcess, type WebHostProcess } from '../support/web-host-process';
+import { startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
 
 // A person's first VM, end to end in Chromium against the real web host, engine and QEMU:
 // drop the ISO on the window, the wizard shows the detected OS, refuse memory beyond the
@@ -20,7 +19,7 @@ let browser: ChromiumSession;
 let page: Page;
 let iso: string;
 let scratch: string;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 /**
  * Drops a file on the page with a real drop event. Playwright puts the file into a file
@@ -76,22 +75,14 @@ beforeAll(async () => {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'hangar-e2e-drops-'));
   host = await startWebHostProcess();
   browser = await launchChromium();
-  page = await browser.context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
-  await page.goto(host.url);
+  ({ page, consoleErrors } = await openAppPage(browser, host.url));
   // This machine runs VMs with TCG, so the first start opens the Host screen: go to the library.
   await page.getByRole('button', { name: 'Library' }).click();
   await page.getByText('No virtual machines yet').waitFor({ timeout: 30_000 });
 });
 
 afterAll(async () => {
-  await browser?.close();
-  spawnSync(process.execPath, [hangarBin, 'stop', '--force', 'wizard-guest'], { env: host?.env });
-  await host?.stop();
-  for (const pid of processesMentioning(host?.home ?? '/nonexistent')) process.kill(pid, 'SIGKILL');
+  await tearDownE2e(host, browser, ['wizard-guest']);
   rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -4,11 +4,11 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../support/chromium';
+import { launchChromium, openAppPage, type ChromiumSession } from '../support/chromium';
 import { processesMentioning } from '../support/engine';
 import { hangarBin, testResultsDir } from '../support/paths';
 import { ensureTestIso } from '../support/test-iso';
-import { startWebHostProcess, type WebHostProcess } from '../support/web-host-process';
+import { startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
 
 // The VM screen's Terminal tab in Chromium, against the real web host and node-pty: SSH is
 // offered only when it can work and says why not, a host shell runs what is typed, pastes,
@@ -17,7 +17,7 @@ import { startWebHostProcess, type WebHostProcess } from '../support/web-host-pr
 let host: WebHostProcess;
 let browser: ChromiumSession;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 let sshPort = 0;
 
@@ -38,19 +38,11 @@ beforeAll(async () => {
   hangar('create', '--name', 'Closed Guest', '--iso', iso, '--memory', '256M', '--cpus', '1', '--disk', '0');
   browser = await launchChromium();
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: host.origin });
-  page = await browser.context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
-  await page.goto(host.url);
+  ({ page, consoleErrors } = await openAppPage(browser, host.url));
 });
 
 afterAll(async () => {
-  await browser?.close();
-  if (host) spawnSync(process.execPath, [hangarBin, 'stop', '--force', 'term-guest'], { env: host.env });
-  await host?.stop();
-  for (const pid of processesMentioning(host?.home ?? '/nonexistent')) process.kill(pid, 'SIGKILL');
+  await tearDownE2e(host, browser, ['term-guest']);
 });
 
 async function openTerminalTab(vmName: string): Promise<void> {

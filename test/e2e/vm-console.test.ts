@@ -3,11 +3,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../support/chromium';
-import { processesMentioning } from '../support/engine';
+import { launchChromium, openAppPage, type ChromiumSession } from '../support/chromium';
 import { hangarBin, testResultsDir } from '../support/paths';
 import { ensureTestIso } from '../support/test-iso';
-import { startWebHostProcess, type WebHostProcess } from '../support/web-host-process';
+import { startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
 
 // The library and VM screen in Chromium, against the real web host, engine and QEMU:
 // the VM starts from its screen, the terminal pane shows the guest, typing reaches it,
@@ -16,7 +15,7 @@ import { startWebHostProcess, type WebHostProcess } from '../support/web-host-pr
 let host: WebHostProcess;
 let browser: ChromiumSession;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 beforeAll(async () => {
   const iso = await ensureTestIso();
@@ -25,19 +24,11 @@ beforeAll(async () => {
   const created = spawnSync(process.execPath, [hangarBin, 'create', '--name', 'Console Guest', '--iso', iso, '--memory', '256M', '--cpus', '1', '--disk', '0'], { env: host.env, encoding: 'utf8' });
   if (created.status !== 0) throw new Error(created.stderr);
   browser = await launchChromium();
-  page = await browser.context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
-  await page.goto(host.url);
+  ({ page, consoleErrors } = await openAppPage(browser, host.url));
 });
 
 afterAll(async () => {
-  await browser?.close();
-  spawnSync(process.execPath, [hangarBin, 'stop', '--force', 'console-guest'], { env: host?.env });
-  await host?.stop();
-  for (const pid of processesMentioning(host?.home ?? '/nonexistent')) process.kill(pid, 'SIGKILL');
+  await tearDownE2e(host, browser, ['console-guest']);
 });
 
 describe('the VM screen', () => {

@@ -3,11 +3,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type ChromiumSession } from '../support/chromium';
-import { processesMentioning } from '../support/engine';
+import { launchChromium, openAppPage, type ChromiumSession } from '../support/chromium';
 import { hangarBin, testResultsDir } from '../support/paths';
 import { ensureTestIso, TEST_GUEST_READY } from '../support/test-iso';
-import { startWebHostProcess, type WebHostProcess } from '../support/web-host-process';
+import { startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
 
 // A running VM's screen in Chromium, through the real web host's bridge to QEMU's VNC:
 // the library shows a live thumbnail, the Screen tab connects noVNC and its canvas shows
@@ -23,7 +22,7 @@ const RECORD_CSP_VIOLATIONS = `
 let host: WebHostProcess;
 let browser: ChromiumSession;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 const hangar = (...args: string[]): string => {
   const result = spawnSync(process.execPath, [hangarBin, ...args], { env: host.env, encoding: 'utf8' });
@@ -38,19 +37,11 @@ beforeAll(async () => {
   hangar('start', 'screen-guest');
   browser = await launchChromium();
   await browser.context.addInitScript({ content: RECORD_CSP_VIOLATIONS });
-  page = await browser.context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
-  await page.goto(host.url);
+  ({ page, consoleErrors } = await openAppPage(browser, host.url));
 });
 
 afterAll(async () => {
-  await browser?.close();
-  if (host) spawnSync(process.execPath, [hangarBin, 'stop', '--force', 'screen-guest'], { env: host.env });
-  await host?.stop();
-  for (const pid of processesMentioning(host?.home ?? '/nonexistent')) process.kill(pid, 'SIGKILL');
+  await tearDownE2e(host, browser, ['screen-guest']);
 });
 
 /** Distinct colours in the noVNC canvas, counted in the page (1 for a blank screen). A string, since this file is type-checked without the DOM. */

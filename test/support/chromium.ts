@@ -49,3 +49,15 @@ export async function launchChromium({ viewport = { width: 1280, height: 800 } }
     throw error;
   }
 }
+
+/** A new page of the app that collects what the page logs as errors, for a test to assert on. */
+export async function openAppPage(session: ChromiumSession, url: string): Promise<{ page: import('playwright-core').Page; consoleErrors: string[] }> {
+  const consoleErrors: string[] = [];
+  const page = await session.context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  await page.goto(url);
+  return { page, consoleErrors };
+}

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processesMentioning } from './engine';
 import { hangarBin, repoRoot } from './paths';
 
 // The real `hangar web`, started as a user starts it: the built CLI in its own process,
@@ -111,4 +112,12 @@ export async function startWebHostProcess({ startTimeoutMs = 30_000, stopTimeout
     await stop();
     throw error;
   }
+}
+
+/** After an e2e file: the browser closed, its VMs forced off, the web host stopped, nothing left behind. */
+export async function tearDownE2e(host: WebHostProcess | undefined, browser: { close(): Promise<void> } | undefined, vmIds: readonly string[]): Promise<void> {
+  await browser?.close();
+  if (host) for (const vm of vmIds) spawnSync(process.execPath, [hangarBin, 'stop', '--force', vm], { env: host.env });
+  await host?.stop();
+  for (const pid of processesMentioning(host?.home ?? '/nonexistent')) process.kill(pid, 'SIGKILL');
 }

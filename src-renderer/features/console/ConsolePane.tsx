@@ -4,11 +4,12 @@ import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'react';
 import { ConsoleCursor } from '../../../src-shared/console-stream';
 import { base64FromText, bytesFromBase64 } from '../../api/base64';
+import { attachClipboardKeys } from '../../components/terminal-clipboard';
 import { useClient } from '../../store/react';
 
 /**
  * The VM's serial console in a terminal: the scrollback the engine kept, then live bytes;
- * what is typed goes to the guest. Resizes with its pane; copy by selecting, paste with
+ * what is typed goes to the guest. Resizes with its pane; copy with Ctrl+Shift+C, paste with
  * Ctrl+Shift+V.
  */
 export function ConsolePane({ vmId, running }: { vmId: string; running: boolean }) {
@@ -23,6 +24,7 @@ export function ConsolePane({ vmId, running }: { vmId: string; running: boolean 
     const fit = new FitAddon();
     terminal.loadAddon(fit);
     terminal.open(element);
+    attachClipboardKeys(terminal);
     fit.fit();
     const resize = new ResizeObserver(() => fit.fit());
     resize.observe(element);

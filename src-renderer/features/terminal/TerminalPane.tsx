@@ -6,6 +6,7 @@ import { SshUser, type TerminalTarget } from '../../../src-shared/terminal';
 import type { VmSummary } from '../../../src-shared/vm';
 import type { ApiClient } from '../../api/client';
 import { base64FromText, bytesFromBase64 } from '../../api/base64';
+import { attachClipboardKeys, copySelection, pasteInto } from '../../components/terminal-clipboard';
 import { useClient } from '../../store/react';
 
 /**
@@ -147,14 +148,7 @@ class TerminalSession {
     parent.append(this.element);
     this.terminal.loadAddon(this.fitAddon);
     this.terminal.open(this.element);
-    this.terminal.attachCustomKeyEventHandler((event) => {
-      if (event.type === 'keydown' && event.ctrlKey && event.shiftKey && event.code === 'KeyC') {
-        void copySelection(this.terminal);
-        return false;
-      }
-      // Ctrl+Shift+V: the browser's own paste, which xterm takes from the paste event.
-      return !(event.ctrlKey && event.shiftKey && event.code === 'KeyV');
-    });
+    attachClipboardKeys(this.terminal);
   }
 
   async start(target: TerminalTarget): Promise<void> {
@@ -237,14 +231,4 @@ class TerminalSession {
   private changed(): void {
     for (const listener of [...this.listeners]) listener();
   }
-}
-
-async function copySelection(terminal: Terminal): Promise<void> {
-  if (terminal.hasSelection()) await navigator.clipboard.writeText(terminal.getSelection()).catch(() => {});
-}
-
-async function pasteInto(terminal: Terminal): Promise<void> {
-  const text = await navigator.clipboard.readText();
-  terminal.paste(text);
-  terminal.focus();
 }
