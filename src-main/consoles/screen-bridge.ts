@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SCREEN_PATH, SCREEN_TICKET_TTL_MS } from '../../src-shared/screen';
+import { listenOnLoopback, LOOPBACK } from '../util/listen';
 
 // The screen bridge: QEMU 7.2 serves VNC on a unix socket but refuses a WebSocket there,
 // and noVNC speaks only WebSocket. So a process with a loopback port (the web host, the
@@ -12,7 +12,7 @@ import { SCREEN_PATH, SCREEN_TICKET_TTL_MS } from '../../src-shared/screen';
 // reach a loopback port, so the WebSocket opens only with a ticket the service handed out
 // through an authenticated API call: random, single use, and valid for 30 seconds.
 
-export const SCREEN_BRIDGE_ADDRESS = '127.0.0.1';
+export const SCREEN_BRIDGE_ADDRESS = LOOPBACK;
 /** noVNC sends in 10 KiB pieces; a large clipboard may need more, nothing needs this much. */
 const MAX_SCREEN_FRAME_BYTES = 4 * 1024 * 1024;
 /** Stop reading QEMU's screen while this much waits for a slow browser; go on below the low mark. */
@@ -162,14 +162,7 @@ export async function startScreenBridge({ tickets, allowedOrigins, port = 0 }: {
     response.writeHead(404, { 'Content-Type': 'text/plain' }).end('Only VM screens are served here.\n');
   });
   server.on('upgrade', (request, socket, head) => upgrade.handle(request, socket, head));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, SCREEN_BRIDGE_ADDRESS, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  boundPort = (server.address() as AddressInfo).port;
+  boundPort = await listenOnLoopback(server, port);
   return {
     port: boundPort,
     url: `ws://${SCREEN_BRIDGE_ADDRESS}:${boundPort}${SCREEN_PATH}`,

@@ -1,6 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RENDERER_CSP } from '../../src-shared/csp';
 import { SCREEN_PATH } from '../../src-shared/screen';
@@ -10,12 +9,13 @@ import type { HangarService } from '../api/service';
 import { screenUpgrade } from '../consoles/screen-bridge';
 import { readStaticFile } from './static';
 import { handleIsoUpload, UPLOAD_ISO_PATH } from './uploads';
+import { listenOnLoopback, LOOPBACK } from '../util/listen';
 
 // The web host: the built renderer and the contract over one WebSocket, on loopback only.
 // Anyone on this machine can reach a loopback port, so the API needs the token printed at
 // start; the Origin and Host checks stop other web pages (and DNS rebinding) from using it.
 
-export const WEB_HOST_ADDRESS = '127.0.0.1';
+export const WEB_HOST_ADDRESS = LOOPBACK;
 export const API_PATH = '/api';
 
 export interface WebHostOptions {
@@ -103,14 +103,7 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
     sockets.handleUpgrade(request, socket, head, (client) => serveClient(client, service));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, WEB_HOST_ADDRESS, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  boundPort = (server.address() as AddressInfo).port;
+  boundPort = await listenOnLoopback(server, port);
   service.setScreenBridge(`ws://${WEB_HOST_ADDRESS}:${boundPort}${SCREEN_PATH}`);
 
   return {
