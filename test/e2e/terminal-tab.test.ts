@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -6,9 +5,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openAppPage, type ChromiumSession } from '../support/chromium';
 import { processesMentioning } from '../support/engine';
-import { hangarBin, testResultsDir } from '../support/paths';
+import { testResultsDir } from '../support/paths';
 import { ensureTestIso } from '../support/test-iso';
-import { startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
+import { runHangar, startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
 
 // The VM screen's Terminal tab in Chromium, against the real web host and node-pty: SSH is
 // offered only when it can work and says why not, a host shell runs what is typed, pastes,
@@ -21,11 +20,7 @@ let consoleErrors: string[] = [];
 
 let sshPort = 0;
 
-const hangar = (...args: string[]): string => {
-  const result = spawnSync(process.execPath, [hangarBin, ...args], { env: host.env, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`hangar ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-};
+const hangar = (...args: string[]): string => runHangar(host, ...args);
 
 beforeAll(async () => {
   const iso = await ensureTestIso();

@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openAppPage, type ChromiumSession } from '../support/chromium';
-import { hangarBin, testResultsDir } from '../support/paths';
+import { testResultsDir } from '../support/paths';
 import { ensureTestIso, TEST_GUEST_READY } from '../support/test-iso';
-import { startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
+import { runHangar, startWebHostProcess, tearDownE2e, type WebHostProcess } from '../support/web-host-process';
 
 // A running VM's screen in Chromium, through the real web host's bridge to QEMU's VNC:
 // the library shows a live thumbnail, the Screen tab connects noVNC and its canvas shows
@@ -24,11 +23,7 @@ let browser: ChromiumSession;
 let page: Page;
 let consoleErrors: string[] = [];
 
-const hangar = (...args: string[]): string => {
-  const result = spawnSync(process.execPath, [hangarBin, ...args], { env: host.env, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`hangar ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-};
+const hangar = (...args: string[]): string => runHangar(host, ...args);
 
 beforeAll(async () => {
   const iso = await ensureTestIso();

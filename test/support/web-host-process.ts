@@ -121,3 +121,10 @@ export async function tearDownE2e(host: WebHostProcess | undefined, browser: { c
   await host?.stop();
   for (const pid of processesMentioning(host?.home ?? '/nonexistent')) process.kill(pid, 'SIGKILL');
 }
+
+/** Runs the built `hangar` command against the same library as `host`; its output, or an error with its words. */
+export function runHangar(host: WebHostProcess, ...args: string[]): string {
+  const result = spawnSync(process.execPath, [hangarBin, ...args], { env: host.env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`hangar ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
