@@ -1,4 +1,5 @@
 import { formatBytes } from './format';
+import { diskSizeProblem, numberProblem } from './limits';
 
 // How big a VM may be on this machine. One set of rules for the wizard (live, as the person
 // types) and the engine (the last word before anything is made), so they never disagree.
@@ -33,14 +34,21 @@ export function checkSize(request: SizeRequest, host: HostCapacity): SizeVerdict
   const errors: SizeVerdict['errors'] = {};
   const warnings: string[] = [];
   const memoryBytes = request.memoryMiB * MiB;
+  // First what no machine takes (a fraction of a CPU, no memory), then what this one cannot give.
+  const shape = { cpus: numberProblem('cpus', request.cpus), memoryMiB: numberProblem('memoryMiB', request.memoryMiB), diskGiB: diskSizeProblem(request.diskGiB) };
+  for (const [field, problem] of Object.entries(shape)) if (problem) errors[field as keyof SizeRequest] = problem;
 
-  if (host.cpuThreads > 0 && request.cpus > host.cpuThreads) {
+  if (errors.cpus) {
+    // already said
+  } else if (host.cpuThreads > 0 && request.cpus > host.cpuThreads) {
     errors.cpus = `This machine has ${host.cpuThreads} CPU threads; give the VM at most ${host.cpuThreads}.`;
   } else if (host.cpuThreads > 1 && request.cpus === host.cpuThreads) {
     warnings.push('The VM gets every CPU thread of this machine, so the machine itself may feel slow while the VM is busy.');
   }
 
-  if (host.memoryTotalBytes > 0 && memoryBytes > host.memoryTotalBytes) {
+  if (errors.memoryMiB) {
+    // already said
+  } else if (host.memoryTotalBytes > 0 && memoryBytes > host.memoryTotalBytes) {
     errors.memoryMiB = `${formatBytes(memoryBytes)} is more memory than this machine has (${formatBytes(host.memoryTotalBytes)}). Choose at most ${Math.floor(host.memoryTotalBytes / MiB)} MiB.`;
   } else if (host.memoryAvailableBytes > 0 && memoryBytes > host.memoryAvailableBytes) {
     warnings.push(`Only ${formatBytes(host.memoryAvailableBytes)} of memory is free right now: with ${formatBytes(memoryBytes)} the VM may push this machine into swap. Close other programs or choose less.`);
@@ -48,7 +56,7 @@ export function checkSize(request: SizeRequest, host: HostCapacity): SizeVerdict
 
   // New disks are sparse and grow as the guest writes; bounding them by the free space keeps
   // a guest from ever filling the person's disk (QEMU would then pause the VM mid-write).
-  if (host.diskFreeBytes !== null && request.diskGiB > 0) {
+  if (!errors.diskGiB && host.diskFreeBytes !== null && request.diskGiB > 0) {
     const diskBytes = request.diskGiB * GiB;
     if (diskBytes > host.diskFreeBytes) {
       errors.diskGiB = `A ${formatBytes(diskBytes)} disk does not fit where VMs are stored: ${formatBytes(host.diskFreeBytes)} is free. Choose at most ${Math.floor(host.diskFreeBytes / GiB)} GiB or free some space.`;

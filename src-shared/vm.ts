@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Accelerator } from './host';
+import { diskSizeProblem, numberProblem, type LimitName } from './limits';
 import { VmOs } from './os-family';
 
 // A VM as the user defines it (vm.json) and as it is seen running (VmState). The definition
@@ -33,11 +34,18 @@ export const Firmware = z.enum(['bios', 'uefi']);
 export type Firmware = z.infer<typeof Firmware>;
 export const MachineType = z.enum(['q35', 'pc']);
 
+/** A number within its LIMITS entry, refused in the same words the wizard shows. */
+const limited = (name: LimitName) =>
+  z.number().superRefine((value, context) => {
+    const problem = numberProblem(name, value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
+
 export const PortForward = z.strictObject({
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
   hostAddress: z.union([z.literal('127.0.0.1'), z.literal('0.0.0.0')]).default('127.0.0.1'),
-  hostPort: z.number().int().min(1).max(65535),
-  guestPort: z.number().int().min(1).max(65535),
+  hostPort: limited('hostPort'),
+  guestPort: limited('guestPort'),
 });
 export type PortForward = z.infer<typeof PortForward>;
 
@@ -56,8 +64,8 @@ export const VmConfig = z.strictObject({
   createdAt: z.string(),
   machine: MachineType,
   firmware: Firmware,
-  cpus: z.number().int().min(1).max(256),
-  memoryMiB: z.number().int().min(16).max(4 * 1024 * 1024),
+  cpus: limited('cpus'),
+  memoryMiB: limited('memoryMiB'),
   disks: z.array(VmDisk).max(8),
   /** The ISO in the CD drive, as an absolute path; null when empty. */
   cdrom: z.string().nullable(),
@@ -104,10 +112,16 @@ export const NewVmRequest = z.strictObject({
   iso: z.string().nullable().default(null),
   /** An existing disk image to import instead of creating an empty disk. */
   importDisk: z.string().nullable().default(null),
-  memoryMiB: z.number().int().min(64, 'A VM needs at least 64 MiB of memory.').max(4 * 1024 * 1024, 'A VM can have at most 4 TiB of memory.').default(2048),
-  cpus: z.number().int().min(1, 'A VM needs at least one CPU.').max(256, 'A VM can have at most 256 CPUs.').default(2),
-  /** Size of the new empty disk; ignored when importing, and 0 means no disk. */
-  diskGiB: z.number().min(0).max(64 * 1024).default(20),
+  memoryMiB: limited('memoryMiB').default(2048),
+  cpus: limited('cpus').default(2),
+  /** Size of the new empty disk in whole GiB; ignored when importing, and 0 (DISK_NONE) means no disk. */
+  diskGiB: z
+    .number()
+    .superRefine((value, context) => {
+      const problem = diskSizeProblem(value);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
+    .default(20),
   firmware: Firmware.default('bios'),
   machine: MachineType.default('q35'),
   diskBus: DiskBus.default('virtio-blk'),
@@ -125,8 +139,8 @@ export const VmRef = z.string().min(1).max(200);
 export const VmChanges = z
   .strictObject({
     name: z.string(),
-    cpus: z.number().int().min(1, 'A VM needs at least one CPU.').max(256),
-    memoryMiB: z.number().int().min(64, 'A VM needs at least 64 MiB of memory.').max(4 * 1024 * 1024),
+    cpus: limited('cpus'),
+    memoryMiB: limited('memoryMiB'),
     firmware: Firmware,
     tpm: z.boolean(),
     diskBus: DiskBus,

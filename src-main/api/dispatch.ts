@@ -13,15 +13,26 @@ export async function dispatch(api: HangarHandlers, method: string, rawInput: un
   }
   const spec = methods[method];
   const input = spec.input.safeParse(rawInput ?? {});
-  if (!input.success) {
-    return { ok: false, error: { code: 'BAD_REQUEST', message: `The request for ${method} is not valid: ${z.prettifyError(input.error)}` } };
-  }
+  if (!input.success) return { ok: false, error: { code: 'BAD_REQUEST', message: requestProblem(method, input.error) } };
   try {
     const value = await (api[method] as (input: unknown) => Promise<unknown>)(input.data);
     return { ok: true, value: spec.output.parse(value) };
   } catch (error) {
     return { ok: false, error: toErrorInfo(method, error) };
   }
+}
+
+/**
+ * A refused request in one sentence a person can read. The schemas' own rules (limits.ts)
+ * already speak in sentences and are passed on as they are; anything else (a wrong type, an
+ * unknown key: a broken client, not a person) names the method and the field.
+ */
+function requestProblem(method: MethodName, error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return `The request for ${method} is not valid.`;
+  if (issue.code === 'custom') return issue.message;
+  const where = issue.path.length > 0 ? ` (at ${issue.path.map(String).join('.')})` : '';
+  return `The request for ${method} is not valid: ${issue.message}${where}.`;
 }
 
 function toErrorInfo(method: MethodName, error: unknown): ErrorInfo {

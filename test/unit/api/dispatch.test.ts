@@ -70,4 +70,15 @@ describe('dispatch', () => {
     const api = apiWith({ getAppInfo: async () => ({ ...appInfo, secret: 'leak' }) as never });
     expect(await dispatch(api, 'getAppInfo', {})).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
   });
+
+  it('refuses a value out of its bounds with the rule\'s own sentence, never a schema dump', async () => {
+    const result = await dispatch(apiWith({}), 'previewVm', { name: 'x', memoryMiB: -5 });
+    expect(result).toEqual({ ok: false, error: { code: 'BAD_REQUEST', message: 'The memory must be at least 64 MiB.' } });
+  });
+
+  it('names the method and the field when a client sends the wrong type', async () => {
+    const result = await dispatch(apiWith({}), 'previewVm', { name: 'x', cpus: 'two' });
+    expect(!result.ok && result.error.message).toMatch(/^The request for previewVm is not valid: .* \(at cpus\)\.$/);
+    expect(!result.ok && result.error.message).not.toContain('✖');
+  });
 });

@@ -16,6 +16,12 @@ describe('checkSize', () => {
     { what: 'a disk larger than the free space', request: { cpus: 2, memoryMiB: 2048, diskGiB: 101 }, errors: { diskGiB: 'A 101 GiB disk does not fit where VMs are stored: 100 GiB is free. Choose at most 100 GiB or free some space.' }, warnings: 0 },
     { what: 'a disk taking nearly all the free space', request: { cpus: 2, memoryMiB: 2048, diskGiB: 90 }, errors: {}, warnings: 1 },
     { what: 'no disk at all', request: { cpus: 2, memoryMiB: 2048, diskGiB: 0 }, errors: {}, warnings: 0 },
+    { what: 'no memory', request: { cpus: 2, memoryMiB: 0, diskGiB: 20 }, errors: { memoryMiB: 'The memory must be at least 64 MiB.' }, warnings: 0 },
+    { what: 'negative memory', request: { cpus: 2, memoryMiB: -5, diskGiB: 20 }, errors: { memoryMiB: 'The memory must be at least 64 MiB.' }, warnings: 0 },
+    { what: 'an empty memory field', request: { cpus: 2, memoryMiB: Number.NaN, diskGiB: 20 }, errors: { memoryMiB: 'Give the memory as a number from 64 MiB to 4194304 MiB.' }, warnings: 0 },
+    { what: 'a fraction of a CPU', request: { cpus: 1.5, memoryMiB: 2048, diskGiB: 20 }, errors: { cpus: 'The CPUs must be a whole number (from 1 to 256), not 1.5.' }, warnings: 0 },
+    { what: 'half a GiB of disk', request: { cpus: 2, memoryMiB: 2048, diskGiB: 0.5 }, errors: { diskGiB: 'The disk size must be a whole number (from 1 GiB to 65536 GiB), not 0.5.' }, warnings: 0 },
+    { what: 'a negative disk', request: { cpus: 2, memoryMiB: 2048, diskGiB: -1 }, errors: { diskGiB: 'The disk size must be at least 1 GiB.' }, warnings: 0 },
   ])('$what', ({ request, errors, warnings }) => {
     const verdict = checkSize(request, host);
     expect(verdict.errors).toEqual(errors);
