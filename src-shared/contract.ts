@@ -5,7 +5,8 @@ import { DesktopCommand } from './desktop';
 import { IsoInfo } from './os';
 import { ScreenAccess, Screenshot } from './screen';
 import { TerminalChunk, TerminalExited, TerminalId, TerminalSize, TerminalTarget } from './terminal';
-import { ConsoleChunk, NewVmRequest, VmChanges, VmDetails, VmId, VmProgress, VmRef, VmSummary } from './vm';
+import { DeviceId } from './devices';
+import { ConsoleChunk, DeviceChange, NewDevice, NewVmRequest, VmChanges, VmDetails, VmId, VmProgress, VmRef, VmSummary } from './vm';
 
 const vmOnly = z.strictObject({ vm: VmRef });
 
@@ -58,7 +59,27 @@ export const methods = {
   updateVm: {
     input: z.strictObject({ vm: VmRef, changes: VmChanges }),
     output: VmSummary,
-    summary: "Change a stopped VM's settings (name, CPUs, memory, firmware, devices).",
+    summary: "Change a VM's name or its machine settings (CPUs, memory, firmware, machine type, accelerator, boot order).",
+  },
+  addDevice: {
+    input: z.strictObject({ vm: VmRef, device: NewDevice }),
+    output: VmSummary,
+    summary: 'Add a device: a disk (new or imported), a CD drive, a network card, a TPM, a shared folder or a USB device. A running VM takes virtio disks, network cards and USB devices.',
+  },
+  changeDevice: {
+    input: z.strictObject({ vm: VmRef, device: DeviceId, change: DeviceChange }),
+    output: VmSummary,
+    summary: "Change one device's options (a disk's bus or cache, a network card's model or port forwards, the ISO in a CD drive).",
+  },
+  removeDevice: {
+    input: z.strictObject({ vm: VmRef, device: DeviceId, keepFile: z.boolean().default(false) }),
+    output: z.strictObject({ vm: VmSummary, keptFile: z.string().nullable() }),
+    summary: "Remove a device. A removed disk's image is deleted, or kept (moved to kept-disks/) with keepFile; a disk kept outside the VM's folder is never touched.",
+  },
+  resizeDisk: {
+    input: z.strictObject({ vm: VmRef, device: DeviceId, sizeGiB: z.number().int().min(1).max(64 * 1024) }),
+    output: VmSummary,
+    summary: 'Grow a disk to a new size (never shrink it); a running guest is told.',
   },
   startVm: { input: vmOnly, output: VmSummary, summary: 'Start a VM; it keeps running when this program exits.' },
   stopVm: {
@@ -81,9 +102,9 @@ export const methods = {
   resumeVm: { input: vmOnly, output: VmSummary, summary: 'Resume a paused VM.' },
   resetVm: { input: vmOnly, output: VmSummary, summary: 'Reset a VM, like its reset button.' },
   changeMedia: {
-    input: z.strictObject({ vm: VmRef, iso: z.string().min(1).max(4096).nullable() }),
+    input: z.strictObject({ vm: VmRef, iso: z.string().min(1).max(4096).nullable(), cdrom: DeviceId.optional() }),
     output: VmSummary,
-    summary: 'Put an ISO in the CD drive, or eject it (null).',
+    summary: 'Put an ISO in a CD drive (the first one unless named), or eject it (null).',
   },
   deleteVm: {
     input: z.strictObject({ vm: VmRef, keepDisks: z.boolean().default(false) }),

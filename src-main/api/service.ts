@@ -88,6 +88,10 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     inspectIso: async ({ path }) => inspectIso(path),
     previewVm: async (request) => (await engine()).previewVm(request),
     updateVm: async ({ vm, changes }) => (await engine()).updateVm(vm, changes),
+    addDevice: async ({ vm, device }) => (await engine()).addDevice(vm, device),
+    changeDevice: async ({ vm, device, change }) => (await engine()).changeDevice(vm, device, change),
+    removeDevice: async ({ vm, device, keepFile }) => (await engine()).removeDevice(vm, device, { keepFile }),
+    resizeDisk: async ({ vm, device, sizeGiB }) => (await engine()).resizeDisk(vm, device, sizeGiB),
     startVm: async ({ vm }) => (await engine()).startVm(vm),
     async stopVm({ vm, force, waitSeconds }) {
       const connected = await engine();
@@ -107,7 +111,7 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     pauseVm: async ({ vm }) => (await engine()).pauseVm(vm),
     resumeVm: async ({ vm }) => (await engine()).resumeVm(vm),
     resetVm: async ({ vm }) => (await engine()).resetVm(vm),
-    changeMedia: async ({ vm, iso }) => (await engine()).changeMedia(vm, iso),
+    changeMedia: async ({ vm, iso, cdrom }) => (await engine()).changeMedia(vm, iso, cdrom),
     deleteVm: async ({ vm, keepDisks }) => (await engine()).deleteVm(vm, { keepDisks }),
     async attachConsole({ vm }) {
       const { summary } = await (await engine()).getVm(vm);

@@ -167,7 +167,7 @@ export const commands: readonly CliCommand[] = [
       if (values.json) printJson(io, vms);
       else if (vms.length === 0) io.out('No VMs yet. Create one with: hangar create --name NAME --iso PATH\n');
       else {
-        const rows = vms.map((vm) => [vm.name, vm.id, vm.broken ? 'broken' : vm.state, vm.config ? String(vm.config.cpus) : '-', vm.config ? formatBytes(vm.config.memoryMiB * 1024 ** 2) : '-']);
+        const rows = vms.map((vm) => [vm.name, vm.id, vm.broken ? 'broken' : vm.state, vm.config ? String(vm.config.machine.cpus) : '-', vm.config ? formatBytes(vm.config.machine.memoryMiB * 1024 ** 2) : '-']);
         const header = ['NAME', 'ID', 'STATE', 'CPUS', 'MEMORY'];
         const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
         for (const row of [header, ...rows]) io.out(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd() + '\n');

@@ -1,22 +1,16 @@
-import type { NewVmRequest, VmChanges, VmDetails, VmProgress, VmSummary } from '../../src-shared/vm';
+import type { ConsoleSession } from '../consoles/console-session';
+import type { DeviceChange, NewDevice, NewVmRequest, VmChanges, VmDetails, VmProgress, VmSummary } from '../../src-shared/vm';
 
 // The engine behind the API, as one small interface. The local-QEMU connection is the
 // embedded default; a libvirt connection (remote hosts over qemu+ssh) can sit beside it
 // without the API or the renderer changing.
 
+export type { ConsoleSession } from '../consoles/console-session';
+
 export type ConnectionEvent =
   | { type: 'vmChanged'; vm: VmSummary }
   | { type: 'vmRemoved'; id: string }
   | { type: 'vmProgress'; progress: VmProgress };
-
-export interface ConsoleSession {
-  /** What the console printed before this session attached. */
-  scrollback: Buffer;
-  onData(listener: (chunk: Buffer) => void): () => void;
-  onEnd(listener: () => void): void;
-  write(data: Uint8Array | string): void;
-  close(): void;
-}
 
 export interface ScreenPicture {
   png: Buffer;
@@ -30,8 +24,14 @@ export interface Connection {
   defineVm(request: NewVmRequest): Promise<VmSummary>;
   /** Checks a new VM's settings as defineVm would, making nothing; its QEMU command line and warnings. */
   previewVm(request: NewVmRequest): Promise<{ argv: string[]; warnings: string[] }>;
-  /** Changes a stopped VM's settings. */
+  /** Changes a VM's machine settings and name. */
   updateVm(ref: string, changes: VmChanges): Promise<VmSummary>;
+  /** Devices, one at a time; a running VM takes what QEMU can hot-plug. */
+  addDevice(ref: string, device: NewDevice): Promise<VmSummary>;
+  changeDevice(ref: string, device: string, change: DeviceChange): Promise<VmSummary>;
+  removeDevice(ref: string, device: string, options: { keepFile: boolean }): Promise<{ vm: VmSummary; keptFile: string | null }>;
+  /** Grows a disk (never shrinks it); a running guest is told. */
+  resizeDisk(ref: string, device: string, sizeGiB: number): Promise<VmSummary>;
   startVm(ref: string): Promise<VmSummary>;
   /** ACPI power button, or with force the power cord. Resolves when the request is sent. */
   stopVm(ref: string, options: { force: boolean }): Promise<VmSummary>;
@@ -40,8 +40,8 @@ export interface Connection {
   pauseVm(ref: string): Promise<VmSummary>;
   resumeVm(ref: string): Promise<VmSummary>;
   resetVm(ref: string): Promise<VmSummary>;
-  /** Puts an ISO in the CD drive (or empties it with null), running or not. */
-  changeMedia(ref: string, iso: string | null): Promise<VmSummary>;
+  /** Puts an ISO in a CD drive (the first unless named), or empties it with null; running or not. */
+  changeMedia(ref: string, iso: string | null, cdrom?: string): Promise<VmSummary>;
   deleteVm(ref: string, options: { keepDisks: boolean }): Promise<{ keptDisksDir: string | null }>;
   openConsole(ref: string): Promise<ConsoleSession>;
   /** The running VM's screen as VNC: the unix socket a bridge or a local viewer connects to. */
@@ -51,3 +51,4 @@ export interface Connection {
   onEvent(listener: (event: ConnectionEvent) => void): () => void;
   close(): void;
 }
+

@@ -5,7 +5,10 @@ import path from 'node:path';
 import type { IPty } from 'node-pty';
 import { HangarError } from '../../src-shared/errors';
 import { SshUser } from '../../src-shared/terminal';
+import { sshHostPort } from '../../src-shared/network';
 import type { VmDetails } from '../../src-shared/vm';
+import { mayI } from '../../src-shared/vm-rules';
+import { VM_FILE_NAMES } from '../vms/layout';
 
 // Terminals on the host through node-pty: a login shell, or ssh into a VM over its
 // forwarded port. A program and an argument array, never a shell string.
@@ -263,19 +266,14 @@ export function sshCommand(details: VmDetails, user: string, env: Readonly<Recor
   if (summary.broken || !summary.config) throw new HangarError('VM_BROKEN', `"${summary.name}" cannot be loaded${summary.broken ? `: ${summary.broken}` : ''}.`);
   const ssh = findProgram('ssh', env);
   if (!ssh) throw new HangarError('TERMINAL_FAILED', 'ssh is not installed on this machine. Install the OpenSSH client (Debian/Ubuntu: sudo apt install openssh-client; Fedora: sudo dnf install openssh-clients; Arch: sudo pacman -S openssh).');
-  const forward = summary.config.nic.portForwards.find((candidate) => candidate.protocol === 'tcp' && candidate.guestPort === 22);
-  if (!forward) {
-    throw new HangarError('BAD_SETTINGS', `"${summary.name}" has no port forward to the guest's SSH port (TCP 22), so ssh cannot reach it. Give it one in its settings (for example host port 2222 to guest port 22), then start it again.`);
-  }
-  if (summary.state !== 'running') {
-    const why = summary.state === 'paused' ? 'is paused: resume it' : `is ${summary.state}: start it and wait for its OS to boot`;
-    throw new HangarError('VM_NOT_RUNNING', `"${summary.name}" ${why} before opening an SSH terminal.`);
-  }
-  const knownHosts = path.join(details.dir, 'known_hosts');
+  const verdict = mayI('openSsh', summary);
+  if (!verdict.ok) throw new HangarError(verdict.code, verdict.reason);
+  const port = sshHostPort(summary.config.devices.nics) as number;
+  const knownHosts = path.join(details.dir, VM_FILE_NAMES.knownHosts);
   return {
     file: ssh,
     // The forward may listen on 0.0.0.0; this machine reaches it on loopback either way.
-    args: ['-p', String(forward.hostPort), '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${sshConfigPath(knownHosts)}`, `${user}@127.0.0.1`],
+    args: ['-p', String(port), '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${sshConfigPath(knownHosts)}`, `${user}@127.0.0.1`],
     cwd: details.dir,
     env,
     title: `ssh ${user}@${summary.name}`,

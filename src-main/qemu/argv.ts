@@ -1,7 +1,9 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Accelerator } from '../../src-shared/host';
-import type { VmConfig, VmDisk } from '../../src-shared/vm';
+import type { VmConfig } from '../../src-shared/vm';
+import { BUILT_IN, hotplugPortIds } from '../vms/pci-slots';
+import { vmLayout } from '../vms/layout';
+import { cdDevice, cdNodes, diskDevice, diskNodes, folderDevice, nicBackendOption, nicDevice, pciPlace, qemuIds, usbDevice, type PciPlace } from './devices';
 
 // From a VM definition to QEMU's command line: a pure function, snapshot-tested. The
 // result is an argument array, never a shell string. Block devices and devices are
@@ -28,14 +30,10 @@ export function runPaths(runDir: string): RunPaths {
   };
 }
 
-export interface VmFiles {
-  vmDir: string;
-  serialLog: string;
-  uefiVars: string;
-}
-
-export function vmFiles(vmDir: string): VmFiles {
-  return { vmDir, serialLog: path.join(vmDir, 'serial.log'), uefiVars: path.join(vmDir, 'uefi-vars.fd') };
+/** The VM folder's files QEMU is pointed at (see vms/layout.ts, where they are declared). */
+export function vmFiles(vmDir: string): { vmDir: string; serialLog: string; uefiVars: string } {
+  const layout = vmLayout(vmDir);
+  return { vmDir, serialLog: layout.serialLog, uefiVars: layout.uefiVars };
 }
 
 export interface LaunchPlan {
@@ -45,8 +43,8 @@ export interface LaunchPlan {
   accelerator: Accelerator;
   /** The UEFI firmware code file, when config.firmware is 'uefi'. */
   uefiCode: string | null;
-  /** Whether the file system under the VM's disks supports O_DIRECT. */
-  directIo: boolean;
+  /** The disks (by id) whose file system takes O_DIRECT; disks with cache 'auto' use it there. */
+  directIo: ReadonlySet<string>;
   /** Whether this QEMU was built with seccomp (-sandbox). */
   sandbox: boolean;
   /**
@@ -61,39 +59,44 @@ export const optValue = (value: string): string => value.replaceAll(',', ',,');
 
 const json = (value: Record<string, unknown>): string => JSON.stringify(value);
 
-/** A stable, locally administered MAC address per VM (52:54:00 is QEMU's prefix). */
-export function macForVm(id: string): string {
-  const hash = createHash('sha256').update(id).digest();
-  return ['52', '54', '00', ...[0, 1, 2].map((index) => (hash[index] ?? 0).toString(16).padStart(2, '0'))].join(':');
-}
-
-export function diskPath(vmDir: string, disk: VmDisk): string {
-  return path.isAbsolute(disk.file) ? disk.file : path.join(vmDir, disk.file);
-}
-
 /** x86-64-v2, which current distributions (RHEL 9 and its kin) require, all emulated by TCG. */
 const TCG_CPU = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16';
 
+/** Ranks the devices booted from (disks, and CD drives with a disc) by their boot order: 0 boots first. */
+export function bootIndexes(config: VmConfig): Map<string, number> {
+  const bootable = [...config.devices.disks.map((disk) => ({ id: disk.id, order: disk.bootOrder })), ...config.devices.cdroms.filter((cd) => cd.iso !== null).map((cd) => ({ id: cd.id, order: cd.bootOrder }))];
+  const ranked = bootable.filter((entry): entry is { id: string; order: number } => entry.order !== null).sort((a, b) => a.order - b.order);
+  return new Map(ranked.map((entry, index) => [entry.id, index]));
+}
+
 export function buildQemuArgv(plan: LaunchPlan): string[] {
   const { config, vmDir, run, accelerator } = plan;
-  const files = vmFiles(vmDir);
+  const { machine, devices } = config;
+  const files = vmLayout(vmDir);
   const args: string[] = [];
   const push = (...items: string[]): void => void args.push(...items);
+  const slot = (owner: string): PciPlace => {
+    // Added while the VM ran: where the running (or saved) machine has it.
+    const port = config.hotplugged[owner];
+    if (port !== undefined) return { port };
+    const number = config.pciSlots[owner];
+    return number === undefined ? null : { slot: number };
+  };
 
   push('-name', `guest=${optValue(config.name)},process=hangar-${config.id}`);
   // Only what we ask for: no user config files, no default devices.
   push('-no-user-config', '-nodefaults');
   push('-msg', 'timestamp=on');
 
-  const machine = [plan.pinnedMachine ?? config.machine, `accel=${accelerator}`];
-  if (config.firmware === 'uefi') machine.push('pflash0=uefi-code', 'pflash1=uefi-vars');
-  push('-machine', machine.join(','));
+  const machineOption = [plan.pinnedMachine ?? machine.type, `accel=${accelerator}`];
+  if (machine.firmware === 'uefi') machineOption.push('pflash0=uefi-code', 'pflash1=uefi-vars');
+  push('-machine', machineOption.join(','));
   push('-cpu', accelerator === 'kvm' ? 'host' : TCG_CPU);
   // One socket: some guests (Windows desktop editions) use at most two.
-  push('-smp', `${config.cpus},sockets=1,cores=${config.cpus},threads=1`);
-  push('-m', `${config.memoryMiB}M`);
+  push('-smp', `${machine.cpus},sockets=1,cores=${machine.cpus},threads=1`);
+  push('-m', `${machine.memoryMiB}M`);
 
-  if (config.firmware === 'uefi') {
+  if (machine.firmware === 'uefi') {
     if (!plan.uefiCode) throw new Error('A UEFI VM needs the firmware code file.');
     push('-blockdev', json({ driver: 'file', filename: plan.uefiCode, 'node-name': 'uefi-code', 'read-only': true }));
     push('-blockdev', json({ driver: 'file', filename: files.uefiVars, 'node-name': 'uefi-vars' }));
@@ -106,76 +109,54 @@ export function buildQemuArgv(plan: LaunchPlan): string[] {
   push('-serial', 'chardev:serial0');
   // QEMU 7.2 cannot serve a WebSocket on a unix socket; Hangar bridges this one for noVNC.
   push('-vnc', `unix:${optValue(run.vncSocket)}`);
-  push('-device', json({ driver: 'VGA', id: 'video0' }));
-  push('-device', json({ driver: 'qemu-xhci', id: 'usb' }));
+  push('-device', json({ driver: 'VGA', id: 'video0', ...pciPlace(slot(BUILT_IN.video)) }));
+  push('-device', json({ driver: 'qemu-xhci', id: 'usb', ...pciPlace(slot(BUILT_IN.usb)) }));
   push('-device', json({ driver: 'usb-tablet', id: 'tablet', bus: 'usb.0' }));
   push('-pidfile', run.pidFile);
 
-  const bootFromCd = config.bootFrom === 'cdrom' && config.cdrom !== null;
-  let nextBoot = bootFromCd ? 1 : 0;
+  const boot = bootIndexes(config);
   let scsiController = false;
   let ideUnit = 0;
-  config.disks.forEach((disk, index) => {
-    const node = `disk${index}`;
-    // Cache: with O_DIRECT (cache.direct) the host page cache is bypassed, so memory is not
-    // spent twice and data reaches the disk when the guest flushes; where the file system
-    // refuses O_DIRECT (tmpfs, some FUSE) writeback caching still honours guest flushes,
-    // so both are safe for guests that flush (all modern ones). aio=native is Linux AIO,
-    // the fastest with O_DIRECT; it needs O_DIRECT, so threads otherwise.
-    push(
-      '-blockdev',
-      json({
-        driver: disk.format,
-        'node-name': node,
-        discard: 'unmap',
-        'detect-zeroes': 'unmap',
-        file: { driver: 'file', filename: diskPath(vmDir, disk), aio: plan.directIo ? 'native' : 'threads', cache: { direct: plan.directIo, 'no-flush': false } },
-      }),
-    );
-    const bootindex = nextBoot++;
-    switch (disk.bus) {
-      case 'virtio-blk':
-        push('-device', json({ driver: 'virtio-blk-pci', id: `${node}-dev`, drive: node, bootindex }));
-        break;
-      case 'virtio-scsi':
-        if (!scsiController) push('-device', json({ driver: 'virtio-scsi-pci', id: 'scsi0' }));
-        scsiController = true;
-        push('-device', json({ driver: 'scsi-hd', id: `${node}-dev`, drive: node, bus: 'scsi0.0', bootindex }));
-        break;
-      case 'sata':
-      case 'ide':
-        // q35 has six AHCI ports (ide.0 to ide.5, one disk each); the old pc machine has two
-        // IDE buses with two units each, and keeps ide.1 for the CD drive.
-        push('-device', json({ driver: 'ide-hd', id: `${node}-dev`, drive: node, ...(config.machine === 'q35' ? { bus: `ide.${ideUnit}` } : { bus: 'ide.0', unit: ideUnit }), bootindex }));
-        ideUnit++;
-        break;
+  for (const disk of devices.disks) {
+    const direct = disk.cache === 'none' || (disk.cache === 'auto' && plan.directIo.has(disk.id));
+    push('-blockdev', json(diskNodes(disk, vmDir, direct)));
+    if (disk.bus === 'virtio-scsi' && !scsiController) {
+      push('-device', json({ driver: 'virtio-scsi-pci', id: qemuIds.scsiController, ...pciPlace(slot(BUILT_IN.scsi)) }));
+      scsiController = true;
     }
+    push('-device', json(diskDevice(disk, { machine: machine.type, bootindex: boot.get(disk.id) ?? null, place: slot(disk.id), ideUnit })));
+    if (disk.bus === 'sata' || disk.bus === 'ide') ideUnit++;
+  }
+
+  devices.cdroms.forEach((cd, position) => {
+    for (const node of cdNodes(cd)) push('-blockdev', json(node));
+    push('-device', json(cdDevice(cd, { machine: machine.type, bootindex: boot.get(cd.id) ?? null, position, ideUnitsUsed: ideUnit })));
   });
 
-  // The CD drive always exists, so an ISO can be inserted while the VM runs.
-  const cdDevice: Record<string, unknown> = { driver: 'ide-cd', id: 'cd0', bus: config.machine === 'q35' ? `ide.${Math.max(ideUnit, 2)}` : 'ide.1' };
-  if (config.cdrom !== null) {
-    push('-blockdev', json({ driver: 'file', filename: config.cdrom, 'node-name': 'cd0-file', 'read-only': true }));
-    push('-blockdev', json({ driver: 'raw', 'node-name': 'cd0-media', file: 'cd0-file', 'read-only': true }));
-    cdDevice.drive = 'cd0-media';
-    cdDevice.bootindex = bootFromCd ? 0 : nextBoot++;
+  for (const nic of devices.nics) {
+    push('-netdev', nicBackendOption(nic));
+    push('-device', json(nicDevice(nic, slot(nic.id))));
   }
-  push('-device', json(cdDevice));
-
-  const forwards = config.nic.portForwards.map((forward) => `,hostfwd=${forward.protocol}:${forward.hostAddress}:${forward.hostPort}-:${forward.guestPort}`).join('');
-  push('-netdev', `user,id=net0${forwards}`);
-  push('-device', json({ driver: config.nic.model === 'virtio-net' ? 'virtio-net-pci' : 'e1000', id: 'nic0', netdev: 'net0', mac: macForVm(config.id) }));
   push('-object', json({ 'qom-type': 'rng-random', id: 'rng0', filename: '/dev/urandom' }));
-  push('-device', json({ driver: 'virtio-rng-pci', id: 'rng0-dev', rng: 'rng0' }));
-  push('-device', json({ driver: 'virtio-balloon-pci', id: 'balloon0' }));
+  push('-device', json({ driver: 'virtio-rng-pci', id: 'rng0-dev', rng: 'rng0', ...pciPlace(slot(BUILT_IN.rng)) }));
+  push('-device', json({ driver: 'virtio-balloon-pci', id: 'balloon0', ...pciPlace(slot(BUILT_IN.balloon)) }));
   // Lets a crashing guest kernel tell QEMU (GUEST_PANICKED) instead of hanging silently.
-  push('-device', json({ driver: 'pvpanic-pci', id: 'panic0' }));
+  push('-device', json({ driver: 'pvpanic-pci', id: 'panic0', ...pciPlace(slot(BUILT_IN.panic)) }));
 
-  if (config.tpm) {
-    push('-chardev', `socket,id=tpm-chr,path=${optValue(run.tpmSocket)}`);
-    push('-tpmdev', 'emulator,id=tpm0,chardev=tpm-chr');
-    push('-device', json({ driver: config.machine === 'q35' ? 'tpm-crb' : 'tpm-tis', id: 'tpm-dev', tpmdev: 'tpm0' }));
+  if (devices.tpm) {
+    const tpm = devices.tpm.id;
+    push('-chardev', `socket,id=${tpm}-chr,path=${optValue(run.tpmSocket)}`);
+    push('-tpmdev', `emulator,id=${tpm}0,chardev=${tpm}-chr`);
+    push('-device', json({ driver: machine.type === 'q35' ? 'tpm-crb' : 'tpm-tis', id: `${tpm}-dev`, tpmdev: `${tpm}0` }));
   }
+
+  for (const folder of devices.sharedFolders) {
+    push('-fsdev', `local,id=${qemuIds.folderBackend(folder)},path=${optValue(folder.hostPath)},security_model=none${folder.readOnly ? ',readonly=on' : ''}`);
+    push('-device', json(folderDevice(folder, slot(folder.id))));
+  }
+  for (const usb of devices.usb) push('-device', json(usbDevice(usb)));
+  // Free PCIe ports, so disks and NICs can be added while the VM runs (q35's root bus takes none).
+  hotplugPortIds(machine).forEach((port, index) => push('-device', json({ driver: 'pcie-root-port', id: port, bus: 'pcie.0', chassis: index + 1, ...pciPlace(slot(port)) })));
 
   // No daemonize: Hangar's keeper process is QEMU's parent and records how it ended.
   if (plan.sandbox) push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');

@@ -56,8 +56,8 @@ export class QemuImg {
     }
   }
 
-  async info(file: string): Promise<ImageInfo> {
-    const result = await runProgram(this.binary, ['info', '--output=json', '--force-share', file]);
+  async info(file: string, format?: string): Promise<ImageInfo> {
+    const result = await runProgram(this.binary, ['info', '--output=json', '--force-share', ...(format ? ['-f', format] : []), file]);
     if (result.code !== 0) {
       if (/No such file/.test(result.stderr)) throw new HangarError('DISK_NOT_FOUND', `The disk ${file} does not exist.`);
       throw failure('Reading the disk', result.stderr);
@@ -66,10 +66,10 @@ export class QemuImg {
     return { format: info.format, virtualSize: info['virtual-size'], actualSize: info['actual-size'] ?? 0 };
   }
 
-  async resize(file: string, sizeBytes: number): Promise<void> {
-    const info = await this.info(file);
+  async resize(file: string, sizeBytes: number, format?: string): Promise<void> {
+    const info = await this.info(file, format);
     if (sizeBytes < info.virtualSize) throw new HangarError('BAD_SETTINGS', 'Shrinking a disk would cut off the data at its end; Hangar only makes disks larger.');
-    const result = await runProgram(this.binary, ['resize', '-q', file, String(sizeBytes)]);
+    const result = await runProgram(this.binary, ['resize', '-q', ...(format ? ['-f', format] : []), file, String(sizeBytes)]);
     if (result.code !== 0) throw failure('Resizing the disk', result.stderr);
   }
 

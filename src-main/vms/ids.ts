@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { VmName } from '../../src-shared/vm';
 import { HangarError } from '../../src-shared/errors';
 
@@ -31,5 +32,23 @@ export function uniqueId(name: string, taken: ReadonlySet<string>): string {
   for (let n = 2; ; n++) {
     const candidate = `${base}-${n}`;
     if (!taken.has(candidate)) return candidate;
+  }
+}
+
+/**
+ * The MAC address the first NIC of a VM made before schema 3 had: derived from the VM id
+ * (52:54:00 is QEMU's locally administered prefix). Kept so a migrated guest's network
+ * (and its saved state) sees the same card.
+ */
+export function macForVm(id: string): string {
+  const hash = createHash('sha256').update(id).digest();
+  return ['52', '54', '00', ...[0, 1, 2].map((index) => (hash[index] ?? 0).toString(16).padStart(2, '0'))].join(':');
+}
+
+/** A new NIC's MAC: QEMU's prefix and three random bytes, stored in vm.json so it never changes. */
+export function newMac(taken: ReadonlySet<string> = new Set()): string {
+  for (;;) {
+    const mac = ['52', '54', '00', ...[...randomBytes(3)].map((byte) => byte.toString(16).padStart(2, '0'))].join(':');
+    if (!taken.has(mac)) return mac;
   }
 }

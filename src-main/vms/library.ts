@@ -4,14 +4,17 @@ import { HangarError } from '../../src-shared/errors';
 import { VmConfig } from '../../src-shared/vm';
 import { atomicWriteFile } from '../util/atomic-write';
 import { isProcessAlive } from '../util/process';
+import { FILE_CAPS, FileTooLarge, readCapped } from '../util/read-capped';
 import { uniqueId, validVmName } from './ids';
+import { isExternalDisk, VM_FILE_NAMES } from './layout';
 import { acquireLock, liveLock } from './lock';
+import { assignPciSlots } from './pci-slots';
 import { CURRENT_SCHEMA, parseVmJson, serializeVmJson } from './schema';
 
 // The VM library on disk: one folder per VM under <root>/vms, holding vm.json, its disks,
 // UEFI variables and logs. A folder a person can see, back up and copy.
 
-export const VM_JSON = 'vm.json';
+export const VM_JSON = VM_FILE_NAMES.definition;
 const DISK_IMAGE = /\.(qcow2|raw|img|vmdk|vdi|vhdx|vhd)$/i;
 const STAGING_PREFIX = '.creating-';
 
@@ -23,13 +26,17 @@ export interface LibraryEntry {
   broken: string | null;
 }
 
-export type NewVm = Omit<VmConfig, 'schema' | 'id' | 'createdAt'>;
+/** A definition before it has an id, a date and its PCI slots (the library gives those). */
+export type NewVm = Omit<VmConfig, 'schema' | 'id' | 'createdAt' | 'pciSlots' | 'hotplugged'>;
 
 export class VmLibrary {
   readonly vmsDir: string;
+  /** Where the disks of deleted VMs go when they are kept (one folder per VM). */
+  readonly keptDisksDir: string;
 
   constructor(readonly root: string) {
     this.vmsDir = path.join(root, 'vms');
+    this.keptDisksDir = path.join(root, 'kept-disks');
   }
 
   vmDir(id: string): string {
@@ -56,8 +63,9 @@ export class VmLibrary {
     if (!stats?.isDirectory()) return null;
     let text: string;
     try {
-      text = await fs.readFile(path.join(dir, VM_JSON), 'utf8');
+      text = await readCapped(path.join(dir, VM_JSON), FILE_CAPS.definition);
     } catch (error) {
+      if (error instanceof FileTooLarge) return { id, dir, config: null, broken: `vm.json is larger than any VM definition can be (over ${FILE_CAPS.definition / 1024 / 1024} MiB); it was left as it is.` };
       const code = (error as NodeJS.ErrnoException).code;
       return { id, dir, config: null, broken: code === 'ENOENT' ? 'vm.json is missing.' : `vm.json cannot be read (${code}).` };
     }
@@ -95,9 +103,14 @@ export class VmLibrary {
     return { name, id: uniqueId(name, new Set(entries.map((entry) => entry.id))) };
   }
 
+  /** The whole definition a draft becomes under an id: schema, date, PCI slots. */
+  definitionOf(draft: NewVm, id: string): VmConfig {
+    return { ...draft, schema: CURRENT_SCHEMA, id, createdAt: new Date().toISOString(), pciSlots: assignPciSlots(draft.machine, draft.devices), hotplugged: {} };
+  }
+
   async create(draft: NewVm, populate: (stagingDir: string, config: VmConfig) => Promise<void> = async () => {}): Promise<VmConfig> {
     const { name, id } = await this.idFor(draft.name);
-    const config: VmConfig = { ...draft, name, schema: CURRENT_SCHEMA, id, createdAt: new Date().toISOString() };
+    const config = this.definitionOf({ ...draft, name }, id);
     checkDefinition(config); // refuses an invalid definition before anything is made
     await fs.mkdir(this.vmsDir, { recursive: true, mode: 0o700 });
     const staging = path.join(this.vmsDir, `${STAGING_PREFIX}${id}-${process.pid}`);
@@ -156,9 +169,11 @@ export class VmLibrary {
         next.name = name;
       }
       const definition = { ...next, id: entry.id, schema: CURRENT_SCHEMA } as VmConfig;
+      // Parts that came keep nothing of those that went; every other part keeps its slot.
+      definition.pciSlots = assignPciSlots(definition.machine, definition.devices, fresh.config.pciSlots);
       checkDefinition(definition);
       await atomicWriteFile(path.join(entry.dir, VM_JSON), serializeVmJson(definition));
-      return next;
+      return definition;
     } catch (error) {
       throw translateFsError(error);
     } finally {
@@ -176,11 +191,18 @@ export class VmLibrary {
     let keptDisksDir: string | null = null;
     try {
       if (keepDisks) {
-        // A broken VM's vm.json cannot say which files are disks: keep every disk image in its folder.
-        const files = entry.config ? entry.config.disks.filter((disk) => !path.isAbsolute(disk.file)).map((disk) => disk.file) : (await fs.readdir(entry.dir)).filter((file) => DISK_IMAGE.test(file));
+        // Only what lies in the VM's own folder moves: a disk kept elsewhere (an absolute path)
+        // stays where it is. A broken VM's vm.json cannot say which files are disks: keep every
+        // disk image in its folder.
+        const files = entry.config ? entry.config.devices.disks.filter((disk) => !isExternalDisk(disk)).map((disk) => disk.file) : await diskImagesIn(entry.dir);
         if (files.length > 0) {
           keptDisksDir = await this.freshKeptDisksDir(entry.id);
-          for (const file of files) await fs.rename(path.join(entry.dir, file), path.join(keptDisksDir, file));
+          for (const file of files) {
+            // A disk that is already gone has nothing to keep.
+            await fs.rename(path.join(entry.dir, file), path.join(keptDisksDir, file)).catch((error: NodeJS.ErrnoException) => {
+              if (error.code !== 'ENOENT') throw error;
+            });
+          }
         }
       }
       // Move aside first: a folder that vanishes in one step never shows up half-deleted.
@@ -194,9 +216,19 @@ export class VmLibrary {
     return { keptDisksDir };
   }
 
+  /** Moves one disk image of a VM (a removed disk) to kept-disks/; returns where it is now. */
+  async keepDiskFile(id: string, file: string): Promise<string> {
+    const dir = await this.freshKeptDisksDir(id);
+    const kept = path.join(dir, path.basename(file));
+    await fs.rename(file, kept).catch((error: unknown) => {
+      throw translateFsError(error);
+    });
+    return kept;
+  }
+
   /** kept-disks/<id>, or <id>-2, -3 ... : disks kept earlier are never overwritten. */
   private async freshKeptDisksDir(id: string): Promise<string> {
-    const parent = path.join(this.root, 'kept-disks');
+    const parent = this.keptDisksDir;
     await fs.mkdir(parent, { recursive: true, mode: 0o700 });
     for (let n = 1; ; n++) {
       const dir = path.join(parent, n === 1 ? id : `${id}-${n}`);
@@ -215,6 +247,12 @@ export class VmLibrary {
       if (match && !isProcessAlive(Number(match[1]))) await fs.rm(path.join(this.vmsDir, name), { recursive: true, force: true });
     }
   }
+}
+
+/** The regular files of a folder that look like disk images (never links or folders). */
+async function diskImagesIn(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  return entries.filter((entry) => entry.isFile() && DISK_IMAGE.test(entry.name)).map((entry) => entry.name);
 }
 
 /** A definition that breaks the schema is a request error, said in words. */

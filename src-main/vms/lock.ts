@@ -1,11 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HangarError } from '../../src-shared/errors';
 import { isProcessAlive } from '../util/process';
+import { FILE_CAPS, readCapped } from '../util/read-capped';
+import { VM_FILE_NAMES } from './layout';
 
-// A VM is locked while a process changes or runs it. The lock is a file created with
-// O_EXCL, so of two processes racing for it exactly one wins; a lock whose process has
-// died is stale and taken over.
+// A VM is locked while a process changes or runs it. The lock file is written whole under a
+// private name and then linked into place: link() fails when the name exists, so of two
+// processes racing for it exactly one wins, and a full disk leaves no lock at all rather
+// than an empty one that would block every later start. A lock whose process has died is
+// stale and taken over.
 
 export type LockPurpose = 'changing' | 'running' | 'deleting';
 
@@ -15,11 +20,11 @@ export interface LockInfo {
   since: string;
 }
 
-const LOCK_FILE = 'lock';
+const LOCK_FILE = VM_FILE_NAMES.lock;
 
 export async function readLock(vmDir: string): Promise<LockInfo | null> {
   try {
-    const info = JSON.parse(await fs.readFile(path.join(vmDir, LOCK_FILE), 'utf8')) as LockInfo;
+    const info = JSON.parse(await readCapped(path.join(vmDir, LOCK_FILE), FILE_CAPS.lock)) as LockInfo;
     return typeof info.pid === 'number' ? info : null;
   } catch {
     return null;
@@ -43,7 +48,8 @@ async function takeOver(vmDir: string, seen: LockInfo | null): Promise<void> {
   const file = path.join(vmDir, LOCK_FILE);
   const gate = path.join(vmDir, `${LOCK_FILE}.takeover`);
   try {
-    await fs.writeFile(gate, String(process.pid), { flag: 'wx', mode: 0o600 });
+    // Empty: only its existence counts, so a full disk cannot leave half of it behind.
+    await (await fs.open(gate, 'wx', 0o600)).close();
   } catch {
     // Someone else is taking over; a gate left by a crash mid-takeover expires.
     const stats = await fs.stat(gate).catch(() => null);
@@ -75,7 +81,7 @@ export async function acquireLock(vmDir: string, vmName: string, purpose: LockPu
   const info: LockInfo = { pid, purpose, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
-      await fs.writeFile(file, JSON.stringify(info), { flag: 'wx', mode: 0o600 });
+      await createWhole(file, JSON.stringify(info));
       return {
         info,
         release: async () => {
@@ -85,7 +91,9 @@ export async function acquireLock(vmDir: string, vmName: string, purpose: LockPu
         },
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new HangarError('NO_SPACE', `The disk holding "${vmName}" is full, so Hangar cannot even take the VM's lock. Free some space and try again; nothing was changed.`);
+      if (code !== 'EEXIST') throw error;
       const holder = await liveLock(vmDir);
       if (holder) throw new HangarError(holder.purpose === 'running' ? 'VM_RUNNING' : 'VM_BUSY', `The VM "${vmName}" is ${PURPOSE_WORDS[holder.purpose]} (process ${holder.pid}).`);
       // A stale lock is being cleared by someone: give them a moment.
@@ -93,4 +101,15 @@ export async function acquireLock(vmDir: string, vmName: string, purpose: LockPu
     }
   }
   throw new HangarError('VM_BUSY', `The VM "${vmName}" is locked by another process. Try again.`);
+}
+
+/** Creates `file` with `content`, whole or not at all; EEXIST when it exists. */
+async function createWhole(file: string, content: string): Promise<void> {
+  const temp = `${path.join(path.dirname(file), `.${path.basename(file)}`)}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    await fs.writeFile(temp, content, { flag: 'wx', mode: 0o600 });
+    await fs.link(temp, file);
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
 }

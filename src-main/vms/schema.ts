@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { VmConfig } from '../../src-shared/vm';
+import { Devices } from '../../src-shared/devices';
+import { MachineSettings, VmConfig } from '../../src-shared/vm';
+import { macForVm } from './ids';
+import { assignPciSlots } from './pci-slots';
 
 // vm.json carries its schema version. Reading goes old -> new through the migrations
 // below, one version at a time, and the result must pass the current schema. Each change
 // of the format adds one step here.
 
-export const CURRENT_SCHEMA = 2;
+export const CURRENT_SCHEMA = 3;
 
 export type Migration = (old: Record<string, unknown>) => Record<string, unknown>;
 
@@ -13,7 +16,49 @@ export type Migration = (old: Record<string, unknown>) => Record<string, unknown
 export const MIGRATIONS: Readonly<Record<number, Migration>> = {
   // 2 records the VM's OS for its icon; VMs made before did not know it.
   1: (old) => ({ ...old, os: null }),
+  // 3: a VM is machine settings and typed device lists, each device with a stable id.
+  2: migrateToDevices,
 };
+
+interface Schema2 {
+  id: string;
+  machine: 'q35' | 'pc';
+  firmware: 'bios' | 'uefi';
+  cpus: number;
+  memoryMiB: number;
+  disks: { file: string; format: 'qcow2' | 'raw'; bus: 'virtio-blk' | 'virtio-scsi' | 'sata' | 'ide' }[];
+  cdrom: string | null;
+  bootFrom: 'cdrom' | 'disk';
+  nic: { model: 'virtio-net' | 'e1000'; portForwards: unknown[] };
+  tpm: boolean;
+}
+
+/**
+ * Schema 2 to 3. The devices get the ids QEMU already knew them by (disk0, disk1, cd0,
+ * nic0), the first NIC keeps the MAC it was derived, the boot order and the PCI slots come
+ * out as the schema-2 command line had them, and no hot-plug ports are added: the machine
+ * is the same one, so a state saved under schema 2 still resumes. Anything malformed is left
+ * for the schema check to refuse in words (the VM is then shown broken, its files untouched).
+ */
+function migrateToDevices(old: Record<string, unknown>): Record<string, unknown> {
+  const { machine, firmware, cpus, memoryMiB, disks, cdrom, bootFrom, nic, tpm, ...rest } = old as unknown as Schema2 & Record<string, unknown>;
+  if (!Array.isArray(disks) || typeof nic !== 'object' || nic === null) throw new Error('its disks or network card are missing');
+  const cdFirst = bootFrom === 'cdrom' && cdrom !== null;
+  const settings = { type: machine, firmware, cpus, memoryMiB, accelerator: 'auto', hotplugPorts: 0 };
+  const devices = {
+    disks: disks.map((disk, index) => ({ id: `disk${index}`, file: disk.file, format: disk.format, bus: disk.bus, cache: 'auto', discard: true, readOnly: false, backing: null, bootOrder: index + (cdFirst ? 2 : 1) })),
+    cdroms: [{ id: 'cd0', iso: cdrom, bus: machine === 'pc' ? 'ide' : 'sata', bootOrder: cdFirst ? 1 : disks.length + 1 }],
+    nics: [{ id: 'nic0', model: nic.model, network: 'user', mac: macForVm(String(old.id)), portForwards: nic.portForwards }],
+    sharedFolders: [],
+    usb: [],
+    tpm: tpm ? { id: 'tpm' } : null,
+  };
+  // Slots only for a well-formed definition; otherwise the schema check says what is wrong.
+  const parsedMachine = MachineSettings.safeParse(settings);
+  const parsedDevices = Devices.safeParse(devices);
+  const pciSlots = parsedMachine.success && parsedDevices.success ? assignPciSlots(parsedMachine.data, parsedDevices.data) : {};
+  return { ...rest, machine: settings, devices, pciSlots };
+}
 
 export type ParsedVmJson = { ok: true; config: VmConfig; migrated: boolean } | { ok: false; reason: string };
 

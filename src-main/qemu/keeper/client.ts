@@ -80,6 +80,26 @@ export class KeeperClient extends EventEmitter<KeeperClientEvents> {
     return this.send((id) => ({ type: 'qmp', id, execute, ...(args ? { arguments: args } : {}) })) as Promise<T>;
   }
 
+  /** Resolves when QEMU sends `name` with data that matches; rejects after the timeout, or when the keeper goes. */
+  waitForEvent(name: string, matches: (data: Record<string, unknown> | undefined) => boolean, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | null): void => {
+        clearTimeout(timer);
+        this.off('event', onEvent);
+        this.off('gone', onGone);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onEvent = (event: string, data: Record<string, unknown> | undefined): void => {
+        if (event === name && matches(data)) done(null);
+      };
+      const onGone = (): void => done(new KeeperCommandError('Disconnected', 'The VM is no longer running.'));
+      const timer = setTimeout(() => done(new KeeperCommandError('Timeout', `QEMU did not report ${name} within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+      this.on('event', onEvent);
+      this.once('gone', onGone);
+    });
+  }
+
   /** Saves the VM's state to its folder; resolves once it is on disk (QEMU is then quitting). */
   async save(): Promise<SaveReply> {
     return SaveReply.parse(await this.send((id) => ({ type: 'save', id })));

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ErrorCode } from '../../../src-shared/errors';
 import { Accelerator } from '../../../src-shared/host';
 import { VmId, VmProblem, VmState } from '../../../src-shared/vm';
+import { HOTPLUG_COMMANDS } from '../hotplug';
 
 // The keeper is a small process that is QEMU's parent for the VM's whole life, detached
 // from whichever front door started it. It owns the QMP and serial connections (QEMU
@@ -116,7 +117,7 @@ export const KeeperMessage = z.discriminatedUnion('type', [
 export type KeeperMessage = z.infer<typeof KeeperMessage>;
 
 /** The QMP commands other processes may send through the keeper: what the engine needs, nothing more. */
-export const ALLOWED_QMP = ['query-status', 'system_powerdown', 'system_reset', 'stop', 'cont', 'quit', 'eject', 'blockdev-change-medium', 'screendump', 'query-block'] as const;
+export const ALLOWED_QMP = ['query-status', 'system_powerdown', 'system_reset', 'stop', 'cont', 'quit', 'eject', 'blockdev-change-medium', 'screendump', 'query-block', ...HOTPLUG_COMMANDS] as const;
 
 export const KeeperRequest = z.discriminatedUnion('type', [
   z.strictObject({

@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import { promises as fs, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { VmId } from '../../src-shared/vm';
+import { KeeperClient } from '../qemu/keeper/client';
+import { keeperFiles } from '../qemu/keeper/protocol';
+import { inspectRunFolder } from '../qemu/supervisor';
+import { watchFolder } from './library-cache';
+
+// The keepers of the running VMs, as this process is connected to them: one client per VM
+// however many callers ask, the VMs whose keeper died while QEMU runs on (orphans), and
+// a watch on the run folders so a VM started by another Hangar process is attached as
+// soon as its keeper listens. No polling.
+
+export interface KeeperEvents {
+  /** Something about this VM's run changed: its state, its keeper came or went. */
+  changed: [id: string];
+  /** A run ended without its keeper recording it (killed, or the machine restarted). */
+  lostRun: [id: string, launchedAt: number];
+}
+
+export class KeeperRegistry extends EventEmitter<KeeperEvents> {
+  private readonly clients = new Map<string, KeeperClient>();
+  private readonly attaching = new Map<string, Promise<KeeperClient | null>>();
+  /** VMs whose keeper died while their QEMU runs on: pid of that QEMU. */
+  private readonly orphans = new Map<string, number>();
+  private rootWatcher: FSWatcher | null = null;
+  private readonly runWatchers = new Map<string, FSWatcher>();
+  private closed = false;
+
+  constructor(private readonly runtimeRoot: string) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  runDir(id: string): string {
+    return path.join(this.runtimeRoot, id);
+  }
+
+  /** The connected keeper of a VM, if this process has one. */
+  connected(id: string): KeeperClient | null {
+    const client = this.clients.get(id);
+    return client?.isConnected ? client : null;
+  }
+
+  orphanPid(id: string): number | null {
+    return this.orphans.get(id) ?? null;
+  }
+
+  forgetOrphan(id: string): void {
+    this.orphans.delete(id);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Attaches to a VM's keeper if it runs. Callers at once share one attempt; `fresh` asks for
+   * an attempt that starts now, because something just changed (its control socket appeared):
+   * joining an attempt begun before that could miss it.
+   */
+  async attach(id: string, { fresh = false } = {}): Promise<KeeperClient | null> {
+    const existing = this.connected(id);
+    if (existing) return existing;
+    const pending = this.attaching.get(id);
+    if (pending) {
+      const joined = await pending;
+      if (joined || !fresh) return joined;
+      return this.attach(id, { fresh: false });
+    }
+    const attempt = this.attachNow(id).finally(() => this.attaching.delete(id));
+    this.attaching.set(id, attempt);
+    return attempt;
+  }
+
+  private async attachNow(id: string): Promise<KeeperClient | null> {
+    if (this.closed) return null;
+    const found = await inspectRunFolder(this.runDir(id), id);
+    // Closed meanwhile (the CLI is exiting): holding a keeper now would keep it alive.
+    if (this.closed) {
+      if (found.kind === 'keeper') found.client.close();
+      return null;
+    }
+    const wasOrphan = this.orphans.has(id);
+    if (found.kind === 'orphan') this.orphans.set(id, found.qemuPid);
+    else this.orphans.delete(id);
+    if (found.kind === 'none' && found.stale) this.emit('lostRun', id, found.launchedAt ?? 0);
+    if (found.kind === 'orphan' && !wasOrphan) this.emit('changed', id);
+    if (found.kind !== 'keeper') return null;
+    const client = found.client;
+    this.clients.set(id, client);
+    client.on('state', () => this.emit('changed', id));
+    client.once('gone', () => {
+      if (this.clients.get(id) === client) this.clients.delete(id);
+      // Gone may mean QEMU ended (the keeper said so first), or the keeper itself died while
+      // QEMU runs on: look at the run folder again before anyone is told what happened.
+      void this.attach(id).finally(() => this.emit('changed', id));
+    });
+    return client;
+  }
+
+  /** Attaches to every VM of the library that runs, and cleans run folders nobody is behind. */
+  async rediscover(knownIds: ReadonlySet<string>): Promise<void> {
+    await Promise.all([...knownIds].map((id) => this.attach(id)));
+    for (const name of await fs.readdir(this.runtimeRoot).catch(() => [] as string[])) {
+      if (!knownIds.has(name) && VmId.safeParse(name).success) {
+        const found = await inspectRunFolder(this.runDir(name), name);
+        if (found.kind === 'keeper') found.client.close();
+      }
+    }
+  }
+
+  /**
+   * Other Hangar processes start VMs too: a new run folder means a keeper is coming. Attach
+   * once its control socket appears (inotify on the folder, then on the socket's name).
+   */
+  watch(): void {
+    if (this.rootWatcher || this.closed) return;
+    const controlName = path.basename(keeperFiles('/').control);
+    const attachWhenReady = (id: string): void => {
+      this.runWatchers.get(id)?.close();
+      this.runWatchers.delete(id);
+      void this.attach(id, { fresh: true }).then(() => this.emit('changed', id), () => {});
+    };
+    this.rootWatcher = watchFolder(this.runtimeRoot, (id) => {
+      if (id.startsWith('.') || !VmId.safeParse(id).success || this.connected(id) || this.closed) return;
+      this.runWatchers.get(id)?.close();
+      const inner = watchFolder(this.runDir(id), (file) => file === controlName && attachWhenReady(id));
+      if (inner) this.runWatchers.set(id, inner);
+      // The socket may be there already (the folder's event came late).
+      void fs.stat(keeperFiles(this.runDir(id)).control).then(() => attachWhenReady(id), () => {});
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.rootWatcher?.close();
+    for (const watcher of this.runWatchers.values()) watcher.close();
+    this.runWatchers.clear();
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+    this.removeAllListeners();
+  }
+}

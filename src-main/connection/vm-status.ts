@@ -1,0 +1,30 @@
+import type { Accelerator } from '../../src-shared/host';
+import type { VmProblem, VmState, VmSummary } from '../../src-shared/vm';
+import type { KnownVm } from './library-cache';
+
+// What state a VM is in, from everything that can say so: its keeper (while it runs), a
+// start on its way in this process, a QEMU running without its keeper, and the records in
+// its folder (how the last run ended, a saved state). Pure: every case is a table row in
+// its unit test.
+
+export interface RunFacts {
+  /** The keeper's word, when this process is connected to it. */
+  keeper: { state: VmState; problem: VmProblem | null; accelerator: Accelerator; qemuPid: number } | null;
+  starting: boolean;
+  /** The QEMU of a VM whose keeper died, still running. */
+  orphanPid: number | null;
+}
+
+export const ORPHAN_PROBLEM = "Hangar lost this VM's keeper process; the VM runs on unsupervised. Force it off to take it back.";
+
+export function vmStatus(vm: KnownVm, run: RunFacts): VmSummary {
+  const { entry, lastRun, saved } = vm;
+  const base = { id: entry.id, name: entry.config?.name ?? entry.id, broken: entry.broken, config: entry.config, orphaned: false };
+  if (run.keeper) return { ...base, state: run.keeper.state, problem: run.keeper.problem, accelerator: run.keeper.accelerator, pid: run.keeper.qemuPid };
+  if (run.starting) return { ...base, state: 'starting', problem: null, accelerator: null, pid: null };
+  if (run.orphanPid !== null) return { ...base, state: 'running', problem: { message: ORPHAN_PROBLEM, log: [] }, accelerator: null, pid: run.orphanPid, orphaned: true };
+  const crashed = lastRun?.state === 'crashed';
+  // Saved, unless a resume failed since (then crashed with QEMU's words; the state is kept).
+  if (saved && !(crashed && Date.parse(lastRun.endedAt) > Date.parse(saved.savedAt))) return { ...base, state: 'saved', problem: null, accelerator: null, pid: null };
+  return { ...base, state: crashed ? 'crashed' : 'stopped', problem: crashed ? lastRun.problem : null, accelerator: null, pid: null };
+}
