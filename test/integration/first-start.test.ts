@@ -80,7 +80,7 @@ function standInElectronZip(record: string): Buffer {
 
 /** A fresh clone's worth of Hangar: sources and configuration, no out/, and an Electron without its binary. */
 function throwawayProject(dir: string): void {
-  for (const entry of ['package.json', 'electron.vite.config.ts', 'tsconfig.base.json', 'tsconfig.node.json', 'tsconfig.web.json', 'tsconfig.shared.json', 'src-main', 'src-shared', 'src-renderer', 'scripts']) {
+  for (const entry of ['package.json', 'electron.vite.config.ts', 'tsconfig.base.json', 'tsconfig.node.json', 'tsconfig.web.json', 'tsconfig.shared.json', 'src-main', 'src-shared', 'src-renderer', 'scripts', 'bin']) {
     cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true });
   }
   const modules = path.join(dir, 'node_modules');
@@ -104,10 +104,16 @@ interface StartResult {
   ms: number;
 }
 
+/** The environment for npm in the copy: nothing of a developer's own Electron settings, and a HOME of its own. */
+function cleanEnv(home: string, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, 'data'), XDG_CONFIG_HOME: path.join(home, 'config'), HANGAR_RUNTIME_DIR: path.join(home, 'run'), NO_COLOR: '1', ...extra };
+  for (const key of Object.keys(env)) if (/^(npm_config_electron_|ELECTRON_EXEC_PATH$|ELECTRON_OVERRIDE_DIST_PATH$|ELECTRON_RUN_AS_NODE$|HANGAR_HOME$)/i.test(key)) delete env[key];
+  return env;
+}
+
 /** `npm start` in `cwd`, as a person types it, with Electron's mirror and download cache pointed where the test says. */
 function npmStart(cwd: string, mirror: string, cache: string): Promise<StartResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_MIRROR: mirror, electron_use_remote_checksums: '1', electron_config_cache: cache };
-  for (const key of Object.keys(env)) if (/^(npm_config_electron_|ELECTRON_EXEC_PATH$|ELECTRON_OVERRIDE_DIST_PATH$|ELECTRON_RUN_AS_NODE$)/i.test(key)) delete env[key];
+  const env = cleanEnv(path.join(cwd, '..', 'home'), { ELECTRON_MIRROR: mirror, electron_use_remote_checksums: '1', electron_config_cache: cache });
   const started = performance.now();
   return new Promise((resolve) => {
     let output = '';
@@ -272,6 +278,36 @@ describe('npm start on a fresh clone (Electron downloaded by its own installer, 
       const result = await npmStart(project, `${mirrorUrl}blocked/`, cache);
       expectWords(result, `${new URL(mirrorUrl).host} answered 403 (Forbidden): a proxy blocks it, or the mirror does not have Electron ${version}.`);
       expect(requests).toContain(`/blocked/v${version}/${zipName}`);
+    });
+
+    it('and `npm run web`, which the words name, serves Hangar from the same fresh clone', async () => {
+      rmSync(path.join(project, 'out'), { recursive: true, force: true });
+      const child = spawn('npm', ['run', 'web', '--', '--port', '0'], { cwd: project, env: cleanEnv(path.join(work, 'home'), {}), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`npm run web printed no address in 60 s:\n${output}`)), LIMIT_MS);
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            output += chunk;
+            const address = /Hangar is serving on (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(output)?.[1];
+            if (address) {
+              clearTimeout(timer);
+              resolve(address);
+            }
+          });
+          child.on('close', (code) => reject(new Error(`npm run web ended (${code}) before serving:\n${output}`)));
+        });
+        const page = await fetch(url);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('<div id="root">');
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) {
+          const closed = new Promise((resolve) => child.once('close', resolve));
+          process.kill(-(child.pid ?? 0), 'SIGTERM');
+          await closed;
+        }
+      }
     });
 
     it('a host whose name does not resolve (no network)', async () => {
