@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { HangarError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
-import { freeBytes } from '../qemu/img';
+import { freeBytes } from '../util/free-space';
 
 // ISO images received from a browser (the web door): a browser never reveals where a dropped
 // file lives on disk, so its bytes are stored in the library's isos/ folder and the VM
