@@ -95,6 +95,11 @@ export const methods = {
     output: z.strictObject({ vm: VmId, scrollback: z.string(), end: z.number().int().nonnegative() }),
     summary: "Follow a running VM's serial console: its scrollback now (base64) and where it ends in the stream, then consoleOutput events.",
   },
+  readConsoleLog: {
+    input: vmOnly,
+    output: z.strictObject({ vm: VmId, data: z.base64(), truncated: z.boolean() }),
+    summary: "What a VM's serial port printed lately, running or not: the end of its serial log (at most 256 KiB, base64); truncated when older output was left out.",
+  },
   sendConsoleInput: {
     input: z.strictObject({ vm: VmRef, data: z.base64().max(256 * 1024) }),
     output: z.strictObject({}),

@@ -6,6 +6,7 @@ import { probeEngineHost } from '../connection/engine-host';
 import { LocalQemuConnection } from '../connection/local-qemu';
 import { hostShellCommand, sshCommand, TerminalManager } from '../consoles/terminals';
 import { FollowedConsoles } from '../consoles/followed-consoles';
+import { readSerialLogTail } from '../consoles/serial-log';
 import { ScreenTickets } from '../consoles/screen-bridge';
 import { localProbe, type HostProbe } from '../host/probe';
 import { inspectIso } from '../media/inspect';
@@ -113,6 +114,11 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
       const { summary } = await (await engine()).getVm(vm);
       const { data, end } = await consoles.attach(summary.id);
       return { vm: summary.id, scrollback: data.toString('base64'), end };
+    },
+    async readConsoleLog({ vm }) {
+      const { summary, dir } = await (await engine()).getVm(vm);
+      const { data, truncated } = await readSerialLogTail(dir);
+      return { vm: summary.id, data: data.toString('base64'), truncated };
     },
     async sendConsoleInput({ vm, data }) {
       await consoles.write(vm, Buffer.from(data, 'base64'));

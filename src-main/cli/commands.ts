@@ -394,6 +394,20 @@ export const commands: readonly CliCommand[] = [
     },
   },
   {
+    verb: 'log',
+    methods: ['readConsoleLog'],
+    usage: 'hangar log VM',
+    summary: "Print the end of what a VM's serial port printed (its serial log, at most 256 KiB), running or not.",
+    options: {},
+    positionals: ['VM'],
+    async run(_values, [vm], service, { io }) {
+      const log = await call(service, 'readConsoleLog', { vm });
+      if (log.truncated) io.err(`hangar log: older output is left out; it is in serial.log and serial.log.1 in the VM's folder (${shellQuote(['hangar', 'info', vm as string])} shows where).\n`);
+      io.out(new TextDecoder('utf-8').decode(Buffer.from(log.data, 'base64')));
+      return 0;
+    },
+  },
+  {
     verb: 'screen',
     methods: ['openScreen'],
     usage: 'hangar screen VM [--json]',
