@@ -7,6 +7,8 @@ import type { MethodName, MethodOutput } from '../../src-shared/contract';
 import { HangarError } from '../../src-shared/errors';
 import { ConsoleCursor } from '../../src-shared/console-stream';
 import { formatBytes, shellQuote } from '../../src-shared/format';
+import { DISK_NONE } from '../../src-shared/limits';
+import { bootsWith } from '../../src-shared/os';
 import type { NewVmRequest, VmSummary } from '../../src-shared/vm';
 import { dispatch } from '../api/dispatch';
 import type { HangarService } from '../api/service';
@@ -207,8 +209,9 @@ export const commands: readonly CliCommand[] = [
       else {
         const { defaults } = info;
         io.out(`${info.os.name}${info.os.version && !info.os.name.includes(info.os.version) ? ` ${info.os.version}` : ''} — ${info.path}\n`);
-        io.out(`  volume: ${info.volumeId || '(none)'}; boots with ${info.uefiBootable ? (info.bootable ? 'BIOS and UEFI' : 'UEFI') : info.bootable ? 'BIOS' : 'nothing (not bootable)'}\n`);
-        io.out(`  suggested: ${defaults.cpus} CPUs, ${formatBytes(defaults.memoryMiB * 1024 ** 2)} memory, ${defaults.diskGiB} GiB disk (${defaults.diskBus}), ${defaults.nicModel}, ${defaults.firmware.toUpperCase()}${defaults.tpm ? ' with TPM' : ''}\n`);
+        io.out(`  volume: ${info.volumeId || '(none)'}; boots with ${bootsWith(info) ?? 'nothing (not bootable)'}\n`);
+        const disk = defaults.diskGiB === DISK_NONE ? 'no disk' : `${defaults.diskGiB} GiB disk (${defaults.diskBus})`;
+        io.out(`  suggested: ${defaults.cpus} CPUs, ${formatBytes(defaults.memoryMiB * 1024 ** 2)} memory, ${disk}, ${defaults.nicModel}, ${defaults.firmware.toUpperCase()}${defaults.tpm ? ' with TPM' : ''}\n`);
         io.out(`  found: ${info.evidence.join('; ')}\n`);
       }
       return 0;
