@@ -20,6 +20,7 @@ export const ErrorCode = z.enum([
   'DISK_NOT_FOUND',
   'DISK_EXISTS',
   'DISK_FAILED',
+  'FILE_IN_USE', // a kept file something still uses (an ISO in a VM's CD drive)
   'NO_SPACE',
   'BAD_SETTINGS',
   'QEMU_FAILED',

@@ -15,6 +15,7 @@ import type { HangarService } from '../api/service';
 import { atomicWriteFile } from '../util/atomic-write';
 import { startWebHost } from '../web/server';
 import { formatDoctorReport } from './doctor-table';
+import { formatStoredFiles } from './storage-table';
 import { parseSize } from './sizes';
 
 // The hangar command: argument parsing and printing only; the work is the service's.
@@ -52,6 +53,8 @@ interface CliCommand {
   options: NonNullable<ParseArgsConfig['options']>;
   /** How many positional arguments it takes (the VM, a path). */
   positionals: readonly string[];
+  /** The positionals may also be left out all together ("hangar storage" lists, "hangar storage remove PATH" removes). */
+  positionalsOptional?: boolean;
   run(values: Values, positionals: string[], service: HangarService, context: CliContext): Promise<number>;
 }
 
@@ -340,6 +343,29 @@ export const commands: readonly CliCommand[] = [
     },
   },
   {
+    verb: 'storage',
+    methods: ['listStoredFiles', 'removeStoredFile'],
+    usage: 'hangar storage [remove PATH] [--json]',
+    summary: 'List the ISOs Hangar keeps and the disks kept from deleted VMs, with where they are and their sizes; "remove PATH" removes one.',
+    options: JSON_OPTION,
+    positionals: ['remove', 'PATH'],
+    positionalsOptional: true,
+    async run(values, [subcommand, file], service, { io }) {
+      if (subcommand !== undefined) {
+        if (subcommand !== 'remove') throw new UsageError(`"hangar storage" knows only "remove", not "${subcommand}".`);
+        const target = path.resolve(file as string);
+        await call(service, 'removeStoredFile', { path: target });
+        if (values.json) printJson(io, { removed: target });
+        else io.out(`Removed ${target}\n`);
+        return 0;
+      }
+      const stored = await call(service, 'listStoredFiles', {});
+      if (values.json) printJson(io, stored);
+      else io.out(formatStoredFiles(stored));
+      return 0;
+    },
+  },
+  {
     verb: 'console',
     methods: ['attachConsole', 'sendConsoleInput'],
     usage: 'hangar console VM',
@@ -565,7 +591,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   let service: HangarService | null = null;
   try {
     const { values, positionals } = parseArgs({ args: [...rest], options: command.options, strict: true, allowPositionals: command.positionals.length > 0 });
-    if (positionals.length !== command.positionals.length) {
+    if (positionals.length !== command.positionals.length && !(command.positionalsOptional && positionals.length === 0)) {
       throw new UsageError(positionals.length < command.positionals.length ? `Missing ${command.positionals.slice(positionals.length).join(' ')}.` : `Unexpected argument "${positionals[command.positionals.length]}".`);
     }
     service = context.createService('cli');
