@@ -1,15 +1,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostReport } from '../../src-shared/host';
-import { dispatch } from '../../src-main/api/dispatch';
-import { createApiClient } from '../../src-renderer/api/client';
-import { bridgeFileDoor } from '../../src-renderer/api/files';
-import { createAppStore, type AppStore } from '../../src-renderer/store';
-import { checkSize } from '../../src-shared/sizing';
-import { capacityOf } from '../../src-renderer/store/wizard-judge';
-import { call, makeSandbox, type Sandbox } from '../support/engine';
-import { ensureTestIso } from '../support/test-iso';
+import type { HostReport } from '../../../src-shared/host';
+import { dispatch } from '../../../src-main/api/dispatch';
+import { createApiClient } from '../../../src-renderer/api/client';
+import { bridgeFileDoor } from '../../../src-renderer/api/files';
+import { createAppStore, type AppStore } from '../../../src-renderer/store';
+import { checkSize } from '../../../src-shared/sizing';
+import { capacityOf } from '../../../src-renderer/store/wizard-judge';
+import { call, makeSandbox, type Sandbox } from '../../support/engine';
+import { ensureTestIso } from '../../support/test-iso';
 
 // The wizard's store against the real service, the way the desktop app wires it (the
 // preload's transport is dispatch on the service; a dropped file is named where it lies):
