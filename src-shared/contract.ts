@@ -4,6 +4,7 @@ import { HostReport } from './host';
 import { DesktopCommand } from './desktop';
 import { IsoInfo } from './os';
 import { ScreenAccess, Screenshot } from './screen';
+import { StoredFiles } from './storage';
 import { TerminalChunk, TerminalExited, TerminalId, TerminalSize, TerminalTarget } from './terminal';
 import { ConsoleChunk, NewVmRequest, VmChanges, VmDetails, VmId, VmProgress, VmRef, VmSummary } from './vm';
 
@@ -89,6 +90,16 @@ export const methods = {
     input: z.strictObject({ vm: VmRef, keepDisks: z.boolean().default(false) }),
     output: z.strictObject({ keptDisksDir: z.string().nullable() }),
     summary: 'Delete a stopped VM, optionally keeping its disk images.',
+  },
+  listStoredFiles: {
+    input: z.strictObject({}),
+    output: StoredFiles,
+    summary: 'The ISOs Hangar keeps (sent from a browser) and the disks kept from deleted VMs: where they are, their sizes, which VMs use an ISO.',
+  },
+  removeStoredFile: {
+    input: z.strictObject({ path: z.string().min(1).max(4096) }),
+    output: z.strictObject({}),
+    summary: "Remove a kept ISO or kept disk; refused for any other file, and for an ISO in a VM's CD drive.",
   },
   attachConsole: {
     input: vmOnly,

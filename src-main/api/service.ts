@@ -13,6 +13,7 @@ import { inspectIso } from '../media/inspect';
 import { checkHost } from '../host/report';
 import { runtimeRoot } from '../qemu/supervisor';
 import { isoStoreDir, libraryRoot, vmStoreDir } from '../vms/paths';
+import { listStoredFiles, removeStoredFile, type VmMedia } from '../vms/stored-files';
 import { EventHub } from './events';
 
 export interface ServiceOptions {
@@ -70,6 +71,9 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     return connection;
   };
 
+  /** What each VM's CD drive holds: a kept ISO in one cannot be removed. */
+  const vmMedia = async (): Promise<VmMedia[]> => (await (await engine()).listVms()).flatMap((vm) => (vm.config ? [{ name: vm.name, cdrom: vm.config.cdrom }] : []));
+
   const api: HangarHandlers = {
     async getAppInfo() {
       return { name: 'Hangar', version, door, platform: `${process.platform}-${process.arch}` };
@@ -110,6 +114,11 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     resetVm: async ({ vm }) => (await engine()).resetVm(vm),
     changeMedia: async ({ vm, iso }) => (await engine()).changeMedia(vm, iso),
     deleteVm: async ({ vm, keepDisks }) => (await engine()).deleteVm(vm, { keepDisks }),
+    listStoredFiles: async () => listStoredFiles(libraryRoot(env), await vmMedia()),
+    async removeStoredFile({ path }) {
+      await removeStoredFile(libraryRoot(env), path, await vmMedia());
+      return {};
+    },
     async attachConsole({ vm }) {
       const { summary } = await (await engine()).getVm(vm);
       const { data, end } = await consoles.attach(summary.id);

@@ -6,6 +6,7 @@ import { atomicWriteFile } from '../util/atomic-write';
 import { isProcessAlive } from '../util/process';
 import { uniqueId, validVmName } from './ids';
 import { acquireLock, liveLock } from './lock';
+import { KEPT_DISKS_FOLDER } from './paths';
 import { CURRENT_SCHEMA, parseVmJson, serializeVmJson } from './schema';
 
 // The VM library on disk: one folder per VM under <root>/vms, holding vm.json, its disks,
@@ -196,7 +197,7 @@ export class VmLibrary {
 
   /** kept-disks/<id>, or <id>-2, -3 ... : disks kept earlier are never overwritten. */
   private async freshKeptDisksDir(id: string): Promise<string> {
-    const parent = path.join(this.root, 'kept-disks');
+    const parent = path.join(this.root, KEPT_DISKS_FOLDER);
     await fs.mkdir(parent, { recursive: true, mode: 0o700 });
     for (let n = 1; ; n++) {
       const dir = path.join(parent, n === 1 ? id : `${id}-${n}`);

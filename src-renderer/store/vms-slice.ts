@@ -96,7 +96,7 @@ export const createVmsSlice =
         act(id, async () => {
           const refused = await whyNotAnIso(file, false);
           if (refused) throw new Error(refused);
-          return client.changeMedia({ vm: id, iso: await files.isoPath(file, () => {}) });
+          return client.changeMedia({ vm: id, iso: (await files.isoPath(file, () => {})).path });
         }),
       async updateVm(id, changes) {
         await act(id, () => client.updateVm({ vm: id, changes }));
