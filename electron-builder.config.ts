@@ -84,6 +84,31 @@ const config: Configuration = {
   // that `npm ci` compiled loads in Electron as it is. A rebuild would only fetch
   // Electron's headers from the internet to produce the same file.
   npmRebuild: false,
+  // Electron's fuses, switches compiled into its binary that electron-builder flips in the
+  // packaged program (@electron/fuses). Each is set, none left to Electron's defaults.
+  electronFuses: {
+    // Kept on: each running VM's keeper is this same program started with
+    // ELECTRON_RUN_AS_NODE=1 (src-main/qemu/supervisor.ts), a plain Node process that
+    // outlives the window. Without it the desktop app could not start a VM.
+    runAsNode: true,
+    // The cookie store is encrypted with the OS keyring, as Chrome's is.
+    enableCookieEncryption: true,
+    // No NODE_OPTIONS (or NODE_EXTRA_CA_CERTS) and no --inspect arguments or SIGUSR1
+    // debugger: nobody who can only set the environment or the command line gets code
+    // into the main process.
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    // Electron checks the asar's embedded hash only on macOS and Windows; Linux packages
+    // carry none.
+    enableEmbeddedAsarIntegrityValidation: false,
+    // The app runs only from resources/app.asar, never from a folder someone put beside it.
+    onlyLoadAppFromAsar: true,
+    loadBrowserProcessSpecificV8Snapshot: false,
+    // Kept on: the window loads out/renderer/index.html from file://, whose module scripts
+    // load only with these privileges. Turning it off means serving the page from a
+    // custom protocol first.
+    grantFileProtocolExtraPrivileges: true,
+  },
   extraMetadata: { homepage: HOMEPAGE },
   linux: {
     target: ['AppImage', 'deb'],

@@ -180,7 +180,8 @@
       host.className = pane.className;
       Object.assign(host.style, { position: 'fixed', left: `${rect.left}px`, top: `${rect.top}px`, width: `${rect.width}px`, height: `${rect.height}px`, boxSizing: 'border-box', zIndex: '1000' });
       document.body.appendChild(host);
-      const terminal = new window.Terminal({ convertEol: false, scrollback: 5000, fontSize: 14, cursorBlink: true, screenReaderMode: false });
+      // The pane's own options (src-renderer/components/terminal-look.ts and the console pane).
+      const terminal = new window.Terminal({ convertEol: false, scrollback: 5000, fontSize: 14, lineHeight: 1.2, cursorBlink: true, screenReaderMode: false });
       const fit = new window.FitAddon.FitAddon();
       terminal.loadAddon(fit);
       terminal.open(host);

@@ -28,8 +28,9 @@ case " $family " in
     # Debian's Chromium drives the end-to-end tests (playwright-core uses it, never downloads one);
     # a kernel, busybox and GRUB build the tiny bootable test ISO (scripts/build-test-iso.sh);
     # rsvg-convert renders the app's icons for packaging (scripts/build-icons.sh) and
-    # desktop-file-validate checks the packages' desktop entries (test/integration/packaging.test.ts).
-    if $dev; then packages+=(chromium linux-image-amd64 busybox-static grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools cpio kmod librsvg2-bin desktop-file-utils); fi
+    # desktop-file-validate checks the packages' desktop entries (test/integration/packaging.test.ts);
+    # memtest86+ and ipxe ship real tool ISOs the ISO detection is tested on (test/unit/media).
+    if $dev; then packages+=(chromium linux-image-amd64 busybox-static grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools cpio kmod librsvg2-bin desktop-file-utils memtest86+ ipxe); fi
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -qq
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}"

@@ -2,12 +2,14 @@ import { HostScreen } from './features/host/HostScreen';
 import { DropTarget } from './features/wizard/DropTarget';
 import { NewVmWizard } from './features/wizard/NewVmWizard';
 import { LibraryScreen } from './features/library/LibraryScreen';
+import { StorageScreen } from './features/storage/StorageScreen';
 import { VmScreen } from './features/vm/VmScreen';
 import type { Screen } from './store/ui-slice';
 import { useAppStore } from './store/react';
 
 const NAV: { screen: Screen; label: string }[] = [
   { screen: 'library', label: 'Library' },
+  { screen: 'storage', label: 'Storage' },
   { screen: 'host', label: 'Host check' },
 ];
 
@@ -18,11 +20,13 @@ export function App() {
   const appInfo = useAppStore((state) => state.appInfo);
   const dropError = useAppStore((state) => state.dropError);
   const dismissDropError = useAppStore((state) => state.dismissDropError);
+  // The wizard is modal: nothing behind it takes focus or clicks while it is open.
+  const wizardOpen = useAppStore((state) => state.wizardOpen);
 
   return (
     <DropTarget>
       <div className="app">
-        <nav className="sidebar" aria-label="Main">
+        <nav className="sidebar" aria-label="Main" inert={wizardOpen}>
           <div className="brand">Hangar</div>
           <ul>
             {NAV.map((item) => (
@@ -40,7 +44,7 @@ export function App() {
           </ul>
           {appInfo && <div className="app-version">v{appInfo.version}</div>}
         </nav>
-        <main className="content">
+        <main className="content" inert={wizardOpen}>
           {connection.status === 'lost' && (
             <p className="error-banner" role="alert">
               {connection.reason}
@@ -54,7 +58,7 @@ export function App() {
               </button>
             </div>
           )}
-          {screen === 'host' ? <HostScreen /> : screen === 'vm' ? <VmScreen /> : <LibraryScreen />}
+          {screen === 'host' ? <HostScreen /> : screen === 'vm' ? <VmScreen /> : screen === 'storage' ? <StorageScreen /> : <LibraryScreen />}
         </main>
         <NewVmWizard />
       </div>

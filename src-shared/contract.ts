@@ -4,6 +4,7 @@ import { HostReport } from './host';
 import { DesktopCommand } from './desktop';
 import { IsoInfo } from './os';
 import { ScreenAccess, Screenshot } from './screen';
+import { StoredFiles } from './storage';
 import { TerminalChunk, TerminalExited, TerminalId, TerminalSize, TerminalTarget } from './terminal';
 import { DeviceId } from './devices';
 import { ConsoleChunk, DeviceChange, NewDevice, NewVmRequest, VmChanges, VmDetails, VmId, VmProgress, VmRef, VmSummary } from './vm';
@@ -111,10 +112,25 @@ export const methods = {
     output: z.strictObject({ keptDisksDir: z.string().nullable() }),
     summary: 'Delete a stopped VM, optionally keeping its disk images.',
   },
+  listStoredFiles: {
+    input: z.strictObject({}),
+    output: StoredFiles,
+    summary: 'The ISOs Hangar keeps (sent from a browser) and the disks kept from deleted VMs: where they are, their sizes, which VMs use an ISO.',
+  },
+  removeStoredFile: {
+    input: z.strictObject({ path: z.string().min(1).max(4096) }),
+    output: z.strictObject({}),
+    summary: "Remove a kept ISO or kept disk; refused for any other file, and for an ISO in a VM's CD drive.",
+  },
   attachConsole: {
     input: vmOnly,
     output: z.strictObject({ vm: VmId, scrollback: z.string(), end: z.number().int().nonnegative() }),
     summary: "Follow a running VM's serial console: its scrollback now (base64) and where it ends in the stream, then consoleOutput events.",
+  },
+  readConsoleLog: {
+    input: vmOnly,
+    output: z.strictObject({ vm: VmId, data: z.base64(), truncated: z.boolean() }),
+    summary: "What a VM's serial port printed lately, running or not: the end of its serial log (at most 256 KiB, base64); truncated when older output was left out.",
   },
   sendConsoleInput: {
     input: z.strictObject({ vm: VmRef, data: z.base64().max(256 * 1024) }),

@@ -20,6 +20,9 @@ export const ErrorCode = z.enum([
   'DISK_NOT_FOUND',
   'DISK_EXISTS',
   'DISK_FAILED',
+  'NOT_A_DISK_IMAGE', // a folder, device, pipe or file that is no disk image Hangar imports
+  'UNSAFE_DISK_IMAGE', // an image that names other files (backing file, external data, VMDK extents): importing would copy them
+  'FILE_IN_USE', // a kept file something still uses (an ISO in a VM's CD drive)
   'NO_SPACE',
   'BAD_SETTINGS',
   'QEMU_FAILED',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISK_NONE, diskSizeProblem } from './limits';
 import { OsFamily } from './os-family';
 import { DiskBus, Firmware, NicModel } from './vm';
 
@@ -8,7 +9,11 @@ export { OsFamily } from './os-family';
 
 export const OsDefaults = z.strictObject({
   memoryMiB: z.number().int().min(64),
-  diskGiB: z.number().int().min(1),
+  /** DISK_NONE (0) for tools, which boot and work in memory. */
+  diskGiB: z.number().superRefine((value, context) => {
+    const problem = diskSizeProblem(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  }),
   cpus: z.number().int().min(1).max(256),
   firmware: Firmware,
   tpm: z.boolean(),
@@ -35,6 +40,8 @@ export const IsoInfo = z.strictObject({
   applicationId: z.string(),
   /** Has an El Torito boot entry (BIOS or UEFI). */
   bootable: z.boolean(),
+  /** Has an El Torito boot entry for BIOS. */
+  biosBootable: z.boolean(),
   /** Has an El Torito EFI boot entry or /EFI/BOOT/BOOTX64.EFI. */
   uefiBootable: z.boolean(),
   os: IsoOs,
@@ -66,6 +73,9 @@ export function defaultsFor(family: OsFamily, version?: string | null): OsDefaul
     case 'other-linux':
     case 'other':
       return { ...LINUX, memoryMiB: 2048, diskGiB: 20 };
+    case 'tool':
+      // They run from the CD in memory; the live Linux ones (GParted, SystemRescue) want about 1 GiB.
+      return { ...LINUX, cpus: 1, memoryMiB: 1024, diskGiB: DISK_NONE };
   }
 }
 
@@ -76,4 +86,25 @@ function windowsDefaults(version: string | null): OsDefaults {
   if (major >= 2000) return { ...WINDOWS, firmware: 'uefi', tpm: false }; // Windows Server by year
   if (major >= 10) return { ...WINDOWS, firmware: 'bios', tpm: false };
   return { ...WINDOWS, memoryMiB: 2048, diskGiB: 40, firmware: 'bios', tpm: false }; // 7, 8, 8.1
+}
+
+/** Which firmware can start an ISO, for people: "BIOS and UEFI", "BIOS", "UEFI", or null for neither. */
+export function bootsWith(iso: Pick<IsoInfo, 'biosBootable' | 'uefiBootable'>): string | null {
+  if (iso.biosBootable && iso.uefiBootable) return 'BIOS and UEFI';
+  return iso.biosBootable ? 'BIOS' : iso.uefiBootable ? 'UEFI' : null;
+}
+
+/**
+ * Why a firmware will not start this ISO, in words, or null when it will (or when the ISO
+ * boots with neither, which the wizard says elsewhere). QEMU would not say: OVMF stops at
+ * "No bootable option or device was found", SeaBIOS at "No bootable device".
+ */
+export function firmwareProblem(firmware: Firmware, iso: Pick<IsoInfo, 'biosBootable' | 'uefiBootable'>): string | null {
+  if (firmware === 'uefi' && iso.biosBootable && !iso.uefiBootable) {
+    return 'This ISO boots only with BIOS: with UEFI the VM would stop at “No bootable option or device was found”. Choose BIOS.';
+  }
+  if (firmware === 'bios' && iso.uefiBootable && !iso.biosBootable) {
+    return 'This ISO boots only with UEFI: with BIOS the VM would find no bootable device. Choose UEFI.';
+  }
+  return null;
 }

@@ -1,5 +1,5 @@
 import { formatBytes } from './format';
-import { diskSizeProblem, numberProblem } from './limits';
+import { DISK_NONE, diskSizeProblem, LIMITS, numberProblem } from './limits';
 
 // How big a VM may be on this machine. One set of rules for the wizard (live, as the person
 // types) and the engine (the last word before anything is made), so they never disagree.
@@ -58,11 +58,45 @@ export function checkSize(request: SizeRequest, host: HostCapacity): SizeVerdict
   // a guest from ever filling the person's disk (QEMU would then pause the VM mid-write).
   if (!errors.diskGiB && host.diskFreeBytes !== null && request.diskGiB > 0) {
     const diskBytes = request.diskGiB * GiB;
-    if (diskBytes > host.diskFreeBytes) {
+    if (host.diskFreeBytes < LIMITS.diskGiB.min * GiB) {
+      // "Choose at most 0 GiB" would be no advice at all: say the disk is full, and the way out.
+      errors.diskGiB = `There is no room for a new disk where VMs are stored: only ${formatBytes(host.diskFreeBytes)} is free. Free some space, or choose ${DISK_NONE} for no disk.`;
+    } else if (diskBytes > host.diskFreeBytes) {
       errors.diskGiB = `A ${formatBytes(diskBytes)} disk does not fit where VMs are stored: ${formatBytes(host.diskFreeBytes)} is free. Choose at most ${Math.floor(host.diskFreeBytes / GiB)} GiB or free some space.`;
     } else if (diskBytes > host.diskFreeBytes * 0.8) {
       warnings.push(`The disk can grow to ${formatBytes(diskBytes)}, nearly all of the ${formatBytes(host.diskFreeBytes)} free where VMs are stored.`);
     }
   }
   return { errors, warnings };
+}
+
+/**
+ * The CPUs to propose for an OS that wants `osDefault`: never every thread of a machine with
+ * more than one, which checkSize would warn about; the OS's own number when the host is unknown.
+ */
+export function suggestedCpus(threads: number, osDefault: number): number {
+  if (threads <= 0) return osDefault;
+  if (threads === 1) return 1;
+  return Math.max(1, Math.min(osDefault, threads - 1));
+}
+
+const MEMORY_STEP_MiB = 256;
+
+/**
+ * What the wizard proposes from an OS's defaults: the same sizes where this machine has room,
+ * else the most it takes without a warning (memory within what is free now, a disk within
+ * 80 % of the free space). No disk stays no disk; what cannot fit at all is left for checkSize to say.
+ */
+export function suggestSize(defaults: SizeRequest, host: HostCapacity): SizeRequest {
+  const memoryRoom = host.memoryAvailableBytes > 0 ? host.memoryAvailableBytes : host.memoryTotalBytes;
+  let memoryMiB = defaults.memoryMiB;
+  if (memoryRoom > 0 && memoryMiB * MiB > memoryRoom) {
+    memoryMiB = Math.max(LIMITS.memoryMiB.min, Math.floor(memoryRoom / MiB / MEMORY_STEP_MiB) * MEMORY_STEP_MiB);
+  }
+  let diskGiB = defaults.diskGiB;
+  if (diskGiB !== DISK_NONE && host.diskFreeBytes !== null && diskGiB * GiB > host.diskFreeBytes * 0.8) {
+    const room = Math.floor((host.diskFreeBytes * 0.8) / GiB);
+    if (room >= LIMITS.diskGiB.min) diskGiB = room;
+  }
+  return { cpus: suggestedCpus(host.cpuThreads, defaults.cpus), memoryMiB, diskGiB };
 }

@@ -6,12 +6,14 @@ import { probeEngineHost } from '../connection/engine-host';
 import { LocalQemuConnection } from '../connection/local-qemu';
 import { hostShellCommand, sshCommand, TerminalManager } from '../consoles/terminals';
 import { FollowedConsoles } from '../consoles/followed-consoles';
+import { readSerialLogTail } from '../consoles/serial-log';
 import { ScreenTickets } from '../consoles/screen-bridge';
 import { localProbe, type HostProbe } from '../host/probe';
 import { inspectIso } from '../media/inspect';
 import { checkHost } from '../host/report';
 import { runtimeRoot } from '../qemu/supervisor';
 import { isoStoreDir, libraryRoot, vmStoreDir } from '../vms/paths';
+import { listStoredFiles, removeStoredFile, type VmMedia } from '../vms/stored-files';
 import { EventHub } from './events';
 
 export interface ServiceOptions {
@@ -69,6 +71,9 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     return connection;
   };
 
+  /** What each VM's CD drive holds: a kept ISO in one cannot be removed. */
+  const vmMedia = async (): Promise<VmMedia[]> => (await (await engine()).listVms()).flatMap((vm) => (vm.config ? [{ name: vm.name, cdrom: vm.config.cdrom }] : []));
+
   const api: HangarHandlers = {
     async getAppInfo() {
       return { name: 'Hangar', version, door, platform: `${process.platform}-${process.arch}` };
@@ -113,10 +118,20 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     resetVm: async ({ vm }) => (await engine()).resetVm(vm),
     changeMedia: async ({ vm, iso, cdrom }) => (await engine()).changeMedia(vm, iso, cdrom),
     deleteVm: async ({ vm, keepDisks }) => (await engine()).deleteVm(vm, { keepDisks }),
+    listStoredFiles: async () => listStoredFiles(libraryRoot(env), await vmMedia()),
+    async removeStoredFile({ path }) {
+      await removeStoredFile(libraryRoot(env), path, await vmMedia());
+      return {};
+    },
     async attachConsole({ vm }) {
       const { summary } = await (await engine()).getVm(vm);
       const { data, end } = await consoles.attach(summary.id);
       return { vm: summary.id, scrollback: data.toString('base64'), end };
+    },
+    async readConsoleLog({ vm }) {
+      const { summary, dir } = await (await engine()).getVm(vm);
+      const { data, truncated } = await readSerialLogTail(dir);
+      return { vm: summary.id, data: data.toString('base64'), truncated };
     },
     async sendConsoleInput({ vm, data }) {
       await consoles.write(vm, Buffer.from(data, 'base64'));

@@ -7,12 +7,15 @@ import type { MethodName, MethodOutput } from '../../src-shared/contract';
 import { HangarError } from '../../src-shared/errors';
 import { ConsoleCursor } from '../../src-shared/console-stream';
 import { formatBytes, shellQuote } from '../../src-shared/format';
+import { DISK_NONE } from '../../src-shared/limits';
+import { bootsWith } from '../../src-shared/os';
 import type { NewVmRequest, VmSummary } from '../../src-shared/vm';
 import { dispatch } from '../api/dispatch';
 import type { HangarService } from '../api/service';
 import { atomicWriteFile } from '../util/atomic-write';
 import { startWebHost } from '../web/server';
 import { formatDoctorReport } from './doctor-table';
+import { formatStoredFiles } from './storage-table';
 import { parseSize } from './sizes';
 
 // The hangar command: argument parsing and printing only; the work is the service's.
@@ -50,6 +53,8 @@ interface CliCommand {
   options: NonNullable<ParseArgsConfig['options']>;
   /** How many positional arguments it takes (the VM, a path). */
   positionals: readonly string[];
+  /** The positionals may also be left out all together ("hangar storage" lists, "hangar storage remove PATH" removes). */
+  positionalsOptional?: boolean;
   run(values: Values, positionals: string[], service: HangarService, context: CliContext): Promise<number>;
 }
 
@@ -207,8 +212,9 @@ export const commands: readonly CliCommand[] = [
       else {
         const { defaults } = info;
         io.out(`${info.os.name}${info.os.version && !info.os.name.includes(info.os.version) ? ` ${info.os.version}` : ''} — ${info.path}\n`);
-        io.out(`  volume: ${info.volumeId || '(none)'}; boots with ${info.uefiBootable ? (info.bootable ? 'BIOS and UEFI' : 'UEFI') : info.bootable ? 'BIOS' : 'nothing (not bootable)'}\n`);
-        io.out(`  suggested: ${defaults.cpus} CPUs, ${formatBytes(defaults.memoryMiB * 1024 ** 2)} memory, ${defaults.diskGiB} GiB disk (${defaults.diskBus}), ${defaults.nicModel}, ${defaults.firmware.toUpperCase()}${defaults.tpm ? ' with TPM' : ''}\n`);
+        io.out(`  volume: ${info.volumeId || '(none)'}; boots with ${bootsWith(info) ?? 'nothing (not bootable)'}\n`);
+        const disk = defaults.diskGiB === DISK_NONE ? 'no disk' : `${defaults.diskGiB} GiB disk (${defaults.diskBus})`;
+        io.out(`  suggested: ${defaults.cpus} CPUs, ${formatBytes(defaults.memoryMiB * 1024 ** 2)} memory, ${disk}, ${defaults.nicModel}, ${defaults.firmware.toUpperCase()}${defaults.tpm ? ' with TPM' : ''}\n`);
         io.out(`  found: ${info.evidence.join('; ')}\n`);
       }
       return 0;
@@ -337,6 +343,29 @@ export const commands: readonly CliCommand[] = [
     },
   },
   {
+    verb: 'storage',
+    methods: ['listStoredFiles', 'removeStoredFile'],
+    usage: 'hangar storage [remove PATH] [--json]',
+    summary: 'List the ISOs Hangar keeps and the disks kept from deleted VMs, with where they are and their sizes; "remove PATH" removes one.',
+    options: JSON_OPTION,
+    positionals: ['remove', 'PATH'],
+    positionalsOptional: true,
+    async run(values, [subcommand, file], service, { io }) {
+      if (subcommand !== undefined) {
+        if (subcommand !== 'remove') throw new UsageError(`"hangar storage" knows only "remove", not "${subcommand}".`);
+        const target = path.resolve(file as string);
+        await call(service, 'removeStoredFile', { path: target });
+        if (values.json) printJson(io, { removed: target });
+        else io.out(`Removed ${target}\n`);
+        return 0;
+      }
+      const stored = await call(service, 'listStoredFiles', {});
+      if (values.json) printJson(io, stored);
+      else io.out(formatStoredFiles(stored));
+      return 0;
+    },
+  },
+  {
     verb: 'console',
     methods: ['attachConsole', 'sendConsoleInput'],
     usage: 'hangar console VM',
@@ -391,6 +420,20 @@ export const commands: readonly CliCommand[] = [
         input.on('end', onEnd);
         input.resume();
       });
+    },
+  },
+  {
+    verb: 'log',
+    methods: ['readConsoleLog'],
+    usage: 'hangar log VM',
+    summary: "Print the end of what a VM's serial port printed (its serial log, at most 256 KiB), running or not.",
+    options: {},
+    positionals: ['VM'],
+    async run(_values, [vm], service, { io }) {
+      const log = await call(service, 'readConsoleLog', { vm });
+      if (log.truncated) io.err(`hangar log: older output is left out; it is in serial.log and serial.log.1 in the VM's folder (${shellQuote(['hangar', 'info', vm as string])} shows where).\n`);
+      io.out(new TextDecoder('utf-8').decode(Buffer.from(log.data, 'base64')));
+      return 0;
     },
   },
   {
@@ -562,7 +605,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   let service: HangarService | null = null;
   try {
     const { values, positionals } = parseArgs({ args: [...rest], options: command.options, strict: true, allowPositionals: command.positionals.length > 0 });
-    if (positionals.length !== command.positionals.length) {
+    if (positionals.length !== command.positionals.length && !(command.positionalsOptional && positionals.length === 0)) {
       throw new UsageError(positionals.length < command.positionals.length ? `Missing ${command.positionals.slice(positionals.length).join(' ')}.` : `Unexpected argument "${positionals[command.positionals.length]}".`);
     }
     service = context.createService('cli');

@@ -23,8 +23,10 @@ export type Electron = typeof ElectronModule;
 
 export interface DesktopOptions {
   service: HangarService;
-  /** The renderer's address: the built file, or electron-vite's dev server. */
+  /** The built renderer page (a file: URL). */
   rendererUrl: string;
+  /** The process environment, read only for ELECTRON_RENDERER_URL, and only by an app that is not packaged. */
+  env?: NodeJS.ProcessEnv;
   preloadPath: string;
   /** Where window placement and the remembered quit choice are kept. */
   settingsPath: string;
@@ -45,10 +47,26 @@ const ISO_FILTERS = [
   { name: 'All files', extensions: ['*'] },
 ];
 
+/**
+ * The page the window loads and IPC trusts. electron-vite dev names its dev server in
+ * ELECTRON_RENDERER_URL; a packaged app never looks there, or whoever sets its environment
+ * could point the window, with its IPC bridge, at a page of theirs. Even unpackaged, only
+ * a server on this machine.
+ */
+export function pageUrl(isPackaged: boolean, builtPage: string, env: NodeJS.ProcessEnv = {}): string {
+  const devServer = isPackaged ? undefined : env.ELECTRON_RENDERER_URL;
+  if (!devServer) return builtPage;
+  const url = URL.parse(devServer);
+  if (url && url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return url.href;
+  console.error(`hangar: ELECTRON_RENDERER_URL is ${devServer}, not an http address on this machine; the window loads the built page instead.`);
+  return builtPage;
+}
+
 export function startDesktopApp(electron: Electron, options: DesktopOptions): DesktopApp {
   // screen and session are read only once the app is ready: Electron refuses them before.
   const { app, BrowserWindow, Menu, Notification, dialog, ipcMain } = electron;
   const { service } = options;
+  const rendererUrl = pageUrl(app.isPackaged, options.rendererUrl, options.env);
   let window: BrowserWindow | null = null;
   let settings: DesktopSettings = { window: null, quitChoice: null };
   let screenBridge: ScreenBridgeServer | null = null;
@@ -154,7 +172,7 @@ export function startDesktopApp(electron: Electron, options: DesktopOptions): De
       if (window === created) window = null;
       pageReady = false;
     });
-    void created.loadURL(options.rendererUrl);
+    void created.loadURL(rendererUrl);
     return created;
   };
 
@@ -222,13 +240,13 @@ export function startDesktopApp(electron: Electron, options: DesktopOptions): De
     // The renderer never needs the camera, notifications from pages, or anything else.
     electron.session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
     electron.session.defaultSession.setPermissionCheckHandler(() => false);
-    registerIpcHandlers(ipcMain, service, () => options.rendererUrl);
+    registerIpcHandlers(ipcMain, service, () => rendererUrl);
     service.events.onAny((name, payload) => {
       for (const open of BrowserWindow.getAllWindows()) open.webContents.send(IPC_EVENT_CHANNEL, name, payload);
     });
     // VM screens: the same bridge as the web host's, on a loopback port of its own.
     try {
-      screenBridge = await startScreenBridge({ tickets: service.screenTickets, allowedOrigins: pageOrigins(options.rendererUrl) });
+      screenBridge = await startScreenBridge({ tickets: service.screenTickets, allowedOrigins: pageOrigins(rendererUrl) });
       service.setScreenBridge(screenBridge.url);
     } catch (error) {
       console.error('hangar: the screen bridge could not start:', error);

@@ -11,8 +11,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 startDesktopApp(electron, {
   service: createHangarService({ door: 'electron' }),
-  // electron-vite sets this in development to its dev server.
-  rendererUrl: process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(path.join(here, '..', 'renderer', 'index.html')).href,
+  rendererUrl: pathToFileURL(path.join(here, '..', 'renderer', 'index.html')).href,
+  // For electron-vite dev's ELECTRON_RENDERER_URL, which only an unpackaged app reads.
+  env: process.env,
   preloadPath: path.join(here, '..', 'preload', 'index.cjs'),
   settingsPath: settingsFile(),
   argv: process.argv,

@@ -1,28 +1,13 @@
 import type { OsFamily } from '../../src-shared/os';
+import { detectGrubRescue, detectTool, TOOL_PATHS, TOOL_TEXTS } from './detect-tools';
+import { capitalise, Facts, firstLine, quote, type Detector, type IsoFacts, type OsDetection } from './facts';
 import type { OsinfoMedium } from './osinfo';
 
 // Which OS an ISO installs, from what the image says about itself (volume id, system id,
 // publisher) and which well-known files it holds. Pure: inspect.ts gathers the facts.
+// Tools that boot by themselves (memtest86+, iPXE, GParted…) are told apart first, in detect-tools.ts.
 
-export interface IsoFacts {
-  volumeId: string;
-  systemId: string;
-  publisher: string;
-  applicationId: string;
-  /** Paths present in the image, absolute and lower-case: '/casper', '/efi/boot/bootx64.efi'. */
-  paths: ReadonlySet<string>;
-  /** Small text files from the image, by absolute lower-case path: '/.disk/info'. */
-  texts: Readonly<Record<string, string>>;
-  /** osinfo-db media whose patterns match this image. */
-  osinfo?: readonly OsinfoMedium[];
-}
-
-export interface OsDetection {
-  family: OsFamily;
-  name: string;
-  version: string | null;
-  evidence: string[];
-}
+export type { IsoFacts, OsDetection } from './facts';
 
 /** Paths whose presence says something; inspect.ts looks each one up. */
 export const PROBED_PATHS = [
@@ -56,6 +41,7 @@ export const PROBED_PATHS = [
   '/sources/install.swm',
   '/sources/boot.wim',
   '/bootmgr',
+  ...TOOL_PATHS,
 ] as const;
 
 /** Folders whose entries are all facts (a kernel named /boot/vmlinuz-lts, say). */
@@ -72,33 +58,14 @@ export const PROBED_TEXTS = [
   '/sources/idwbinfo.txt',
   '/bin/freebsd-version',
   '/README.TXT',
+  ...TOOL_TEXTS,
 ] as const;
-
-type Detector = (facts: Facts) => OsDetection | null;
-
-class Facts {
-  constructor(readonly raw: IsoFacts) {}
-  has(path: string): boolean {
-    return this.raw.paths.has(path.toLowerCase());
-  }
-  text(path: string): string | null {
-    return this.raw.texts[path.toLowerCase()] ?? null;
-  }
-  /** "has /casper" for each path present. */
-  present(...paths: string[]): string[] {
-    return paths.filter((path) => this.has(path)).map((path) => `has ${path}`);
-  }
-  get volume(): string {
-    return this.raw.volumeId;
-  }
-  volumeEvidence(): string {
-    return `volume id ${quote(this.raw.volumeId)}`;
-  }
-}
 
 export function detectOs(input: IsoFacts): OsDetection {
   const facts = new Facts(input);
   const osinfo = unambiguousOsinfo(input.osinfo ?? []);
+  const tool = detectTool(facts);
+  if (tool) return tool;
   for (const detector of DETECTORS) {
     const found = detector(facts);
     if (!found) continue;
@@ -112,7 +79,8 @@ export function detectOs(input: IsoFacts): OsDetection {
     const evidence = [facts.volumeEvidence(), `osinfo-db: ${osinfo.shortId ?? osinfo.osId}`];
     return { family: familyOf(osinfo), name: osinfo.name, version: osinfo.version && /\d/.test(osinfo.version) ? osinfo.version : null, evidence };
   }
-  return otherLinux(facts) ?? { family: 'other', name: 'Other', version: null, evidence: input.volumeId ? [facts.volumeEvidence()] : [] };
+  // A GRUB image without a kernel is GRUB's own rescue shell; with one it is some Linux.
+  return otherLinux(facts) ?? detectGrubRescue(facts) ?? { family: 'other', name: 'Other', version: null, evidence: input.volumeId ? [facts.volumeEvidence()] : [] };
 }
 
 // ---- Windows ----
@@ -405,16 +373,4 @@ function familyOf(medium: OsinfoMedium): OsFamily {
   if (medium.family === 'winnt' || medium.family === 'win9x') return 'windows';
   if (medium.family === 'freebsd') return 'freebsd';
   return 'other';
-}
-
-function firstLine(text: string): string {
-  return (text.split('\n').find((line) => line.trim() !== '') ?? '').trim();
-}
-
-function quote(value: string): string {
-  return `"${value.length > 80 ? `${value.slice(0, 79)}…` : value}"`;
-}
-
-function capitalise(word: string): string {
-  return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
 }

@@ -66,10 +66,15 @@ function describeIso(file: string, sizeBytes: number, facts: IsoFacts, bootEntri
   if (efiLoader) evidence.push(`has ${UEFI_LOADER}`);
 
   let defaults = defaultsFor(os.family, os.version);
-  // An image that firmware can start only through UEFI would not boot in a BIOS VM.
+  // The firmware the image can start with: one that cannot would stop at "no bootable device".
+  const uefiBootable = efiEntry || efiLoader;
   if (efiEntry && !biosEntry && defaults.firmware === 'bios') {
     defaults = { ...defaults, firmware: 'uefi' };
     evidence.push('no El Torito boot entry for BIOS, so UEFI firmware');
+  } else if (biosEntry && !uefiBootable && defaults.firmware === 'uefi') {
+    // A TPM comes only with UEFI.
+    defaults = { ...defaults, firmware: 'bios', tpm: false };
+    evidence.push('no way to boot with UEFI, so BIOS firmware');
   }
 
   const { volumeId, systemId, publisher, applicationId } = facts;
@@ -81,7 +86,8 @@ function describeIso(file: string, sizeBytes: number, facts: IsoFacts, bootEntri
     publisher,
     applicationId,
     bootable: biosEntry || efiEntry,
-    uefiBootable: efiEntry || efiLoader,
+    biosBootable: biosEntry,
+    uefiBootable,
     os: { family: os.family, name: os.name, version: os.version },
     defaults,
     evidence,

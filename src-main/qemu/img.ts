@@ -1,15 +1,19 @@
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { accessSync, constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HangarError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
-import { runProgram } from '../util/run';
+import { freeBytes } from '../util/free-space';
+import { runProgram, type RunResult } from '../util/run';
+import { identifyImage, judgeImageInfo, type ImportFormat } from './image-check';
 
 // qemu-img, wrapped: refuses to overwrite, checks free space first, reports progress,
-// and removes what it made when it fails half-way.
+// and removes what it made when it fails half-way. Images to import are untrusted: they
+// are identified and judged by image-check.ts, and qemu-img reads them within limits.
 
-export const IMPORT_FORMATS = ['qcow2', 'raw', 'vmdk', 'vdi', 'vhdx', 'vpc'] as const;
-export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+/** @deprecated moved to util/free-space.ts; kept here until connection/local-qemu.ts imports it from there. */
+export { freeBytes };
+export { IMPORT_FORMATS, type ImportFormat } from './image-check';
 
 export interface ImageInfo {
   format: string;
@@ -20,9 +24,38 @@ export interface ImageInfo {
 /** Space left free after creating a sparse disk, so the host's own disk does not run full at once. */
 const MIN_FREE_AFTER_CREATE = 256 * 1024 * 1024;
 
-export async function freeBytes(dir: string): Promise<number> {
-  const stats = await fs.statfs(dir);
-  return Number(stats.bavail) * Number(stats.bsize);
+export interface ResourceLimits {
+  /** RLIMIT_AS: a crafted image cannot make qemu-img take the host's memory. */
+  addressSpaceBytes: number;
+  /** RLIMIT_CPU, or null when the work grows with the disk's size. */
+  cpuSeconds: number | null;
+}
+
+const GiB = 1024 ** 3;
+/** What OpenStack (nova, cinder) allows `qemu-img info` on an uploaded image. */
+const INFO_LIMITS: ResourceLimits = { addressSpaceBytes: GiB, cpuSeconds: 30 };
+// convert peaks at about 300 MiB of address space here (17 threads, 8 MiB stacks each);
+// qemu's pool can grow to 64 threads, so 2 GiB. No CPU bound: a large disk takes long, rightly.
+const CONVERT_LIMITS: ResourceLimits = { addressSpaceBytes: 2 * GiB, cpuSeconds: null };
+
+/** prlimit (util-linux) on PATH, or null: without it qemu-img runs with only its time limit. */
+function findPrlimit(): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').filter((entry) => entry.startsWith('/'))) {
+    try {
+      accessSync(path.join(dir, 'prlimit'), constants.X_OK);
+      return path.join(dir, 'prlimit');
+    } catch {
+      // not in this folder
+    }
+  }
+  return null;
+}
+
+export interface QemuImgOptions {
+  /** The prlimit program that bounds qemu-img on untrusted images; null runs without it. Found on PATH when left out. */
+  prlimit?: string | null;
+  infoLimits?: ResourceLimits;
+  convertLimits?: ResourceLimits;
 }
 
 function failure(what: string, stderr: string): HangarError {
@@ -41,12 +74,40 @@ async function reserve(file: string): Promise<void> {
   }
 }
 
+/** Whether a qemu-img run on an untrusted image ended at its limits rather than by itself. */
+function hitLimit(result: Pick<RunResult, 'signal' | 'stderr' | 'timedOut'>): boolean {
+  return result.timedOut || result.signal !== null || /Cannot allocate memory|Failed to allocate|out of memory|failed to map segment/i.test(result.stderr);
+}
+
 export class QemuImg {
-  constructor(readonly binary = 'qemu-img') {}
+  private readonly prlimit: string | null;
+  private readonly infoLimits: ResourceLimits;
+  private readonly convertLimits: ResourceLimits;
+
+  constructor(
+    readonly binary = 'qemu-img',
+    options: QemuImgOptions = {},
+  ) {
+    this.prlimit = options.prlimit === undefined ? findPrlimit() : options.prlimit;
+    this.infoLimits = options.infoLimits ?? INFO_LIMITS;
+    this.convertLimits = options.convertLimits ?? CONVERT_LIMITS;
+  }
+
+  /** How to run qemu-img within `limits`: through prlimit (an argument array, never a shell). */
+  private bounded(args: string[], limits: ResourceLimits): { program: string; args: string[]; env: NodeJS.ProcessEnv } {
+    // glibc reserves 64 MiB of address space per thread arena; uncapped, they take the room
+    // qemu-img needs under the limit and it aborts at random. Two arenas keep its use steady.
+    const env = { ...process.env, MALLOC_ARENA_MAX: '2' };
+    if (!this.prlimit) return { program: this.binary, args, env };
+    const cpu = limits.cpuSeconds === null ? [] : [`--cpu=${limits.cpuSeconds}`];
+    return { program: this.prlimit, args: [`--as=${limits.addressSpaceBytes}`, ...cpu, '--', this.binary, ...args], env };
+  }
 
   async create(file: string, sizeBytes: number, format: 'qcow2' | 'raw' = 'qcow2'): Promise<void> {
     const free = await freeBytes(path.dirname(file));
-    if (free < MIN_FREE_AFTER_CREATE) throw new HangarError('NO_SPACE', `Only ${formatBytes(free)} is free where the disk would go; free some space first.`);
+    if (free < MIN_FREE_AFTER_CREATE) {
+      throw new HangarError('NO_SPACE', `Only ${formatBytes(free)} is free where the disk would go, and Hangar keeps ${formatBytes(MIN_FREE_AFTER_CREATE)} free for the host; free some space first.`);
+    }
     await reserve(file);
     // preallocation=off keeps the image sparse: it grows as the guest writes.
     const result = await runProgram(this.binary, ['create', '-q', '-f', format, ...(format === 'qcow2' ? ['-o', 'preallocation=off'] : []), file, String(sizeBytes)]);
@@ -56,6 +117,7 @@ export class QemuImg {
     }
   }
 
+  /** Reads one of Hangar's own disks (qemu-img guesses the format unless told). Untrusted images go through inspect. */
   async info(file: string, format?: string): Promise<ImageInfo> {
     const result = await runProgram(this.binary, ['info', '--output=json', '--force-share', ...(format ? ['-f', format] : []), file]);
     if (result.code !== 0) {
@@ -84,33 +146,68 @@ export class QemuImg {
   }
 
   /**
+   * Reads an image a person wants to import, trusting nothing in it: its format from its own
+   * bytes (image-check.ts), then qemu-img's description with that format forced, within
+   * INFO_LIMITS, judged again. Refuses images that name other files, and non-images.
+   */
+  async inspect(source: string): Promise<ImageInfo & { path: string; format: ImportFormat }> {
+    const image = await identifyImage(source);
+    const run = this.bounded(['info', '--output=json', '--force-share', '-f', image.format, image.path], this.infoLimits);
+    const result = await runProgram(run.program, run.args, { env: run.env, timeoutMs: (this.infoLimits.cpuSeconds ?? 30) * 1000 });
+    if (result.code !== 0) {
+      if (hitLimit(result)) {
+        const cpu = this.infoLimits.cpuSeconds === null ? '' : ` or ${this.infoLimits.cpuSeconds} s`;
+        throw new HangarError('DISK_FAILED', `Reading ${source} took qemu-img more than ${formatBytes(this.infoLimits.addressSpaceBytes)} of memory${cpu}, so Hangar stopped it: the image is damaged or made to exhaust this machine. Choose another image.`);
+      }
+      throw failure(`Reading ${source}`, result.stderr || result.spawnError || '');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(result.stdout);
+    } catch {
+      json = null;
+    }
+    return { ...image, ...judgeImageInfo(json, image, source) };
+  }
+
+  /**
    * Converts (imports) an image into a new qcow2 file, reporting progress from 0 to 100.
-   * Needs room for the data the source holds; a failure removes the half-written copy.
+   * The image is inspected first (hostile images never reach qemu-img convert), needs room
+   * for the data it holds, and a failure removes the half-written copy.
    */
   async convert(source: string, target: string, onProgress: (percent: number) => void = () => {}): Promise<void> {
-    const info = await this.info(source);
-    const needed = Math.max(info.actualSize, 1024 * 1024);
+    const image = await this.inspect(source);
+    const needed = Math.max(image.actualSize, 1024 * 1024);
     const free = await freeBytes(path.dirname(target));
     if (free < needed + MIN_FREE_AFTER_CREATE) {
-      throw new HangarError('NO_SPACE', `Importing needs about ${formatBytes(needed)} but only ${formatBytes(free)} is free. Free some space first.`);
+      throw new HangarError(
+        'NO_SPACE',
+        `Importing needs about ${formatBytes(needed)}, plus the ${formatBytes(MIN_FREE_AFTER_CREATE)} Hangar keeps free for the host, but only ${formatBytes(free)} is free. Free some space first.`,
+      );
     }
     await reserve(target);
-    const child = spawn(this.binary, ['convert', '-p', '-O', 'qcow2', '-f', info.format, source, target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The same format that was judged, never a guess: -f is what makes the checks above hold.
+    const run = this.bounded(['convert', '-p', '-f', image.format, '-O', 'qcow2', image.path, target], this.convertLimits);
+    const child = spawn(run.program, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       // qemu-img -p redraws "    (42.00/100%)" with carriage returns.
       for (const match of chunk.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)) onProgress(Number(match[1]));
     });
-    const code = await new Promise<number | null>((resolve) => {
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.on('error', (error) => {
         stderr += error.message;
-        resolve(null);
+        resolve({ code: null, signal: null });
       });
-      child.on('close', resolve);
+      child.on('close', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
     });
     if (code !== 0) {
       await fs.rm(target, { force: true });
+      if (!/No space left on device/i.test(stderr) && hitLimit({ signal, stderr, timedOut: false })) {
+        const how = signal ? `was ended by ${signal}` : `ran out of the ${formatBytes(this.convertLimits.addressSpaceBytes)} of memory Hangar allows it`;
+        throw new HangarError('DISK_FAILED', `Importing ${source} failed: qemu-img ${how}, and nothing was imported. Try again; if it fails again, the image is damaged or made to exhaust this machine.`);
+      }
       throw failure('Importing the disk', stderr);
     }
     onProgress(100);

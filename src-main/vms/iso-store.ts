@@ -1,15 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { HangarError } from '../../src-shared/errors';
 import { formatBytes } from '../../src-shared/format';
-import { freeBytes } from '../qemu/img';
+import { freeBytes } from '../util/free-space';
+import { IsoIndex } from './iso-index';
 
 // ISO images received from a browser (the web door): a browser never reveals where a dropped
 // file lives on disk, so its bytes are stored in the library's isos/ folder and the VM
-// points there. Refused early and removed when they are not ISO images, so nothing
-// half-made stays behind.
+// points there. Refused early and removed when they are not ISO images or stop arriving, so
+// nothing half-made stays behind; an ISO already kept (same size and sha256) is reused, not
+// stored twice.
 
 /** "CD001" at byte 32769: the first ISO 9660 volume descriptor. */
 const MAGIC_OFFSET = 0x8001;
@@ -43,6 +45,20 @@ async function freeName(dir: string, name: string): Promise<string> {
 export interface ReceivedIso {
   path: string;
   sizeBytes: number;
+  /** The same ISO was already kept: its path is returned and nothing new was stored. */
+  reused: boolean;
+}
+
+/** Per folder, one upload at a time decides "already kept, or stored now", so two copies never race in. */
+const settling = new Map<string, Promise<unknown>>();
+
+function oneAtATime<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const mine = (settling.get(dir) ?? Promise.resolve()).catch(() => {}).then(work);
+  settling.set(dir, mine);
+  void mine.finally(() => {
+    if (settling.get(dir) === mine) settling.delete(dir);
+  }).catch(() => {});
+  return mine;
 }
 
 /**
@@ -60,6 +76,7 @@ export async function receiveIso(dir: string, rawName: string, sizeBytes: number
   }
   const partial = path.join(dir, `.upload-${randomBytes(8).toString('hex')}.part`);
   const handle = await fs.open(partial, 'wx', 0o600);
+  const hash = createHash('sha256');
   let received = 0;
   let head = Buffer.alloc(0);
   try {
@@ -72,16 +89,27 @@ export async function receiveIso(dir: string, rawName: string, sizeBytes: number
         }
       }
       await handle.write(chunk);
+      hash.update(chunk);
       received += chunk.length;
     }
     if (received !== sizeBytes) throw new HangarError('BAD_REQUEST', `${name} arrived incomplete (${formatBytes(received)} of ${formatBytes(sizeBytes)}). Try again.`);
     await handle.sync();
     await handle.close();
-    const final = path.join(dir, await freeName(dir, name));
-    // link() fails on an existing name, so a file stored meanwhile is never overwritten.
-    await fs.link(partial, final);
-    await fs.rm(partial, { force: true });
-    return { path: final, sizeBytes };
+    const sha256 = hash.digest('hex');
+    const index = new IsoIndex(dir);
+    return await oneAtATime(dir, async () => {
+      const kept = await index.findIdentical(sizeBytes, sha256);
+      if (kept) {
+        await fs.rm(partial, { force: true });
+        return { path: kept, sizeBytes, reused: true };
+      }
+      const final = path.join(dir, await freeName(dir, name));
+      // link() fails on an existing name, so a file stored meanwhile is never overwritten.
+      await fs.link(partial, final);
+      await fs.rm(partial, { force: true });
+      await index.record(final, sha256);
+      return { path: final, sizeBytes, reused: false };
+    });
   } catch (error) {
     await handle.close().catch(() => {});
     await fs.rm(partial, { force: true });

@@ -8,6 +8,7 @@ import { FILE_CAPS, FileTooLarge, readCapped } from '../util/read-capped';
 import { uniqueId, validVmName } from './ids';
 import { isExternalDisk, VM_FILE_NAMES } from './layout';
 import { acquireLock, liveLock } from './lock';
+import { KEPT_DISKS_FOLDER } from './paths';
 import { assignPciSlots } from './pci-slots';
 import { CURRENT_SCHEMA, parseVmJson, serializeVmJson } from './schema';
 
@@ -36,7 +37,7 @@ export class VmLibrary {
 
   constructor(readonly root: string) {
     this.vmsDir = path.join(root, 'vms');
-    this.keptDisksDir = path.join(root, 'kept-disks');
+    this.keptDisksDir = path.join(root, KEPT_DISKS_FOLDER);
   }
 
   vmDir(id: string): string {

@@ -1,6 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
 
+/** Folders in the library root: ISOs sent by a browser, and the disks of deleted VMs kept on request. */
+export const ISO_FOLDER = 'isos';
+export const KEPT_DISKS_FOLDER = 'kept-disks';
+
 /** Root of the VM library: $HANGAR_HOME, else $XDG_DATA_HOME/hangar, else ~/.local/share/hangar. */
 export function libraryRoot(env: Readonly<Record<string, string | undefined>> = process.env): string {
   if (env.HANGAR_HOME) return path.resolve(env.HANGAR_HOME);
@@ -14,5 +18,5 @@ export function vmStoreDir(env: Readonly<Record<string, string | undefined>> = p
 
 /** ISO images sent to `hangar web` from a browser, which cannot name a file on this machine. */
 export function isoStoreDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return path.join(libraryRoot(env), 'isos');
+  return path.join(libraryRoot(env), ISO_FOLDER);
 }

@@ -11,7 +11,13 @@ export function createApiClient(transport: Transport): ApiClient {
   const call = async (method: MethodName, input: unknown): Promise<unknown> => {
     const result = await transport.invoke(method, input);
     if (!result.ok) throw HangarError.fromInfo(result.error);
-    return methods[method].output.parse(result.value);
+    const answer = methods[method].output.safeParse(result.value);
+    // A person sees a sentence, never a schema's dump; the details go to the console.
+    if (!answer.success) {
+      console.error(`hangar: the answer to ${method} does not match the contract:`, answer.error.issues);
+      throw new HangarError('INTERNAL', `Hangar answered “${method}” with something this window does not understand. Reload the window; if that does not help, the window and Hangar are from different versions.`);
+    }
+    return answer.data;
   };
   const api = Object.fromEntries(methodNames.map((method) => [method, (input: unknown) => call(method, input)])) as unknown as HangarApi;
   return {

@@ -4,10 +4,17 @@ import { HangarError } from '../../src-shared/errors';
 // app asks Electron where the file is; a browser cannot say, so its bytes are sent to
 // `hangar web`, which keeps them in the library's isos/ folder.
 
+export interface IsoPath {
+  path: string;
+  /** Stored just now for this request (not found in place, not an identical ISO kept earlier): removable if unused. */
+  fresh: boolean;
+}
+
 export interface FileDoor {
   /** True when files are sent (browser) rather than named in place (desktop app). */
   uploads: boolean;
-  isoPath(file: File, onProgress: (fraction: number) => void): Promise<string>;
+  /** The file as a path on the engine's machine; an aborted signal stops a sending, which then keeps nothing. */
+  isoPath(file: File, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<IsoPath>;
 }
 
 export function bridgeFileDoor(pathForFile: (file: File) => string): FileDoor {
@@ -16,7 +23,7 @@ export function bridgeFileDoor(pathForFile: (file: File) => string): FileDoor {
     async isoPath(file) {
       const found = pathForFile(file);
       if (!found) throw new HangarError('NOT_AN_ISO', `Hangar cannot tell where "${file.name}" is on this machine. Choose it with Open ISO… instead.`);
-      return found;
+      return { path: found, fresh: false };
     },
   };
 }
@@ -24,10 +31,14 @@ export function bridgeFileDoor(pathForFile: (file: File) => string): FileDoor {
 export function uploadFileDoor(origin: string, token: string): FileDoor {
   return {
     uploads: true,
-    isoPath: (file, onProgress) =>
-      new Promise<string>((resolve, reject) => {
+    isoPath: (file, onProgress, signal) =>
+      new Promise<IsoPath>((resolve, reject) => {
+        if (signal?.aborted) return reject(stopped(file));
         // XMLHttpRequest, not fetch: only it reports upload progress.
         const request = new XMLHttpRequest();
+        // abort() closes the connection mid-body; the web host then removes the partial file.
+        signal?.addEventListener('abort', () => request.abort(), { once: true });
+        request.addEventListener('abort', () => reject(stopped(file)));
         request.open('PUT', `${origin}/upload/iso?name=${encodeURIComponent(file.name)}`);
         request.setRequestHeader('Authorization', `Bearer ${token}`);
         request.setRequestHeader('Content-Type', 'application/octet-stream');
@@ -35,19 +46,24 @@ export function uploadFileDoor(origin: string, token: string): FileDoor {
           if (event.lengthComputable) onProgress(event.loaded / event.total);
         });
         request.addEventListener('load', () => {
-          let body: { ok?: boolean; value?: { path?: unknown }; error?: { code?: unknown; message?: unknown } } = {};
+          let body: { ok?: boolean; value?: { path?: unknown; reused?: unknown }; error?: { code?: unknown; message?: unknown } } = {};
           try {
             body = JSON.parse(request.responseText) as typeof body;
           } catch {
             // answered below
           }
-          if (body.ok && typeof body.value?.path === 'string') resolve(body.value.path);
+          if (body.ok && typeof body.value?.path === 'string') resolve({ path: body.value.path, fresh: body.value.reused === false });
           else reject(new HangarError(typeof body.error?.code === 'string' ? (body.error.code as HangarError['code']) : 'INTERNAL', typeof body.error?.message === 'string' ? body.error.message : `Sending "${file.name}" to Hangar failed (HTTP ${request.status}).`));
         });
         request.addEventListener('error', () => reject(new HangarError('DISCONNECTED', `Sending "${file.name}" to Hangar failed: the connection was lost. Check that "hangar web" is still running.`)));
         request.send(file);
       }),
   };
+}
+
+/** A sending the person stopped: the web host removed what had arrived. */
+function stopped(file: File): HangarError {
+  return new HangarError('DISCONNECTED', `Sending “${file.name}” was stopped; nothing was kept.`);
 }
 
 /** "CD001" at byte 32769 marks an ISO 9660 image; checked here so a wrong file is refused before any upload. */

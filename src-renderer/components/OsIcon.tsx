@@ -13,6 +13,7 @@ const LOOKS: Record<OsFamily, { text: string; colour: string }> = {
   windows: { text: 'Win', colour: '#0078d4' },
   freebsd: { text: 'BSD', colour: '#ab2b28' },
   'other-linux': { text: 'Linux', colour: '#5b6270' },
+  tool: { text: 'Tool', colour: '#6b4fa0' },
   other: { text: '?', colour: '#5b6270' },
 };
 

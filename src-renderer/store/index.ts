@@ -2,6 +2,7 @@ import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
 import type { ApiClient } from '../api/client';
 import type { FileDoor } from '../api/files';
 import { createHostSlice, type HostSlice } from './host-slice';
+import { createStorageSlice, type StorageSlice } from './storage-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
 import { createVmsSlice, type VmsSlice } from './vms-slice';
 import { createWizardSlice, type WizardSlice } from './wizard-slice';
@@ -9,7 +10,7 @@ import { createWizardSlice, type WizardSlice } from './wizard-slice';
 // The store is a cache of what the main process knows, fed by API answers and events.
 // Nothing here is persisted: the main process is the source of truth.
 
-export type AppState = HostSlice & UiSlice & VmsSlice & WizardSlice;
+export type AppState = HostSlice & UiSlice & VmsSlice & WizardSlice & StorageSlice;
 export type SliceCreator<T> = StateCreator<AppState, [], [], T>;
 export type AppStore = StoreApi<AppState>;
 
@@ -19,6 +20,7 @@ export function createAppStore(client: ApiClient, files: FileDoor): AppStore {
     ...createUiSlice(client)(...args),
     ...createVmsSlice(client, files)(...args),
     ...createWizardSlice(client, files)(...args),
+    ...createStorageSlice(client)(...args),
   }));
   // Events are the only way state changes arrive: no polling.
   client.on('hostChecked', (report) => store.getState().receiveHostReport(report));

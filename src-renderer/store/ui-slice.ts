@@ -2,7 +2,7 @@ import type { AppInfo } from '../../src-shared/app';
 import type { ApiClient } from '../api/client';
 import type { SliceCreator } from './index';
 
-export type Screen = 'library' | 'vm' | 'host';
+export type Screen = 'library' | 'vm' | 'host' | 'storage';
 /** The panes of the VM screen. */
 export type VmTab = 'console' | 'screen' | 'terminal' | 'settings';
 export type ConnectionState = { status: 'connecting' } | { status: 'ready' } | { status: 'lost'; reason: string };

@@ -1,3 +1,4 @@
+import { HangarError } from '../../src-shared/errors';
 import type { VmChanges, VmProgress, VmSummary } from '../../src-shared/vm';
 import type { ApiClient } from '../api/client';
 import { whyNotAnIso, type FileDoor } from '../api/files';
@@ -13,6 +14,8 @@ export interface VmsSlice {
   vmErrors: Record<string, string>;
   /** VMs with an action on its way, so buttons can wait. */
   vmBusy: Record<string, boolean>;
+  /** VMs whose guest ignored the last press of the power button: Force off is offered wherever they are shown. */
+  vmShutdownIgnored: Record<string, boolean>;
   progress: VmProgress | null;
   loadVms(): Promise<void>;
   receiveVm(vm: VmSummary): void;
@@ -32,11 +35,16 @@ export interface VmsSlice {
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** How long a shutdown waits for the guest to power off before it is reported as ignored. */
+export const SHUTDOWN_WAIT_SECONDS = 60;
+/** States in which QEMU no longer runs: a shutdown that timed out has been overtaken. */
+const ENDED: ReadonlySet<VmSummary['state']> = new Set(['stopped', 'crashed', 'saved']);
+
 export const createVmsSlice =
   (client: ApiClient, files: FileDoor): SliceCreator<VmsSlice> =>
   (set, get) => {
     const act = async (id: string, work: () => Promise<VmSummary | null>): Promise<void> => {
-      set((state) => ({ vmBusy: { ...state.vmBusy, [id]: true }, vmErrors: withoutKey(state.vmErrors, id) }));
+      set((state) => ({ vmBusy: { ...state.vmBusy, [id]: true }, vmErrors: withoutKey(state.vmErrors, id), vmShutdownIgnored: withoutKey(state.vmShutdownIgnored, id) }));
       try {
         const vm = await work();
         if (vm) get().receiveVm(vm);
@@ -52,6 +60,7 @@ export const createVmsSlice =
       vmsError: null,
       vmErrors: {},
       vmBusy: {},
+      vmShutdownIgnored: {},
       progress: null,
       async loadVms() {
         try {
@@ -61,18 +70,33 @@ export const createVmsSlice =
           set({ vmsError: message(error), vmsLoaded: true });
         }
       },
-      receiveVm: (vm) => set((state) => ({ vms: { ...state.vms, [vm.id]: vm } })),
+      receiveVm: (vm) =>
+        set((state) =>
+          // The guest powered off after all (or was forced off elsewhere): the warning is old news.
+          ENDED.has(vm.state) && state.vmShutdownIgnored[vm.id]
+            ? { vms: { ...state.vms, [vm.id]: vm }, vmErrors: withoutKey(state.vmErrors, vm.id), vmShutdownIgnored: withoutKey(state.vmShutdownIgnored, vm.id) }
+            : { vms: { ...state.vms, [vm.id]: vm } },
+        ),
       removeVm: (id) => set((state) => ({ vms: withoutKey(state.vms, id) })),
       receiveProgress: (progress) => set({ progress }),
       runVmAction: (id, action) => act(id, () => client[action]({ vm: id })),
-      // The power button needs time; 60 s, then the user is offered force off.
-      stopVm: (id, force) => act(id, () => client.stopVm({ vm: id, force, waitSeconds: force ? 30 : 60 })),
+      // The power button needs time; past the wait the engine answers TIMEOUT with the reason
+      // (the VM runs on), and the VM page and its library row offer force off.
+      stopVm: (id, force) =>
+        act(id, async () => {
+          try {
+            return await client.stopVm({ vm: id, force, waitSeconds: force ? 30 : SHUTDOWN_WAIT_SECONDS });
+          } catch (error) {
+            if (!force && error instanceof HangarError && error.code === 'TIMEOUT') set((state) => ({ vmShutdownIgnored: { ...state.vmShutdownIgnored, [id]: true } }));
+            throw error;
+          }
+        }),
       changeMedia: (id, iso) => act(id, () => client.changeMedia({ vm: id, iso })),
       insertIsoFile: (id, file) =>
         act(id, async () => {
           const refused = await whyNotAnIso(file, false);
           if (refused) throw new Error(refused);
-          return client.changeMedia({ vm: id, iso: await files.isoPath(file, () => {}) });
+          return client.changeMedia({ vm: id, iso: (await files.isoPath(file, () => {})).path });
         }),
       async updateVm(id, changes) {
         await act(id, () => client.updateVm({ vm: id, changes }));

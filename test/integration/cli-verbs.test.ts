@@ -91,7 +91,7 @@ describe('hangar VM verbs', () => {
   it('says what is wrong, in words, with the right exit codes', () => {
     expect(hangar('start', 'nope')).toMatchObject({ code: 1, stderr: 'hangar start: There is no VM called "nope". "hangar list" shows the VMs.\n' });
     expect(hangar('create', '--name', 'Huge', '--memory', '500G').stderr).toMatch(/500 GiB is more memory than this machine has \(\d+ GiB\)/);
-    expect(hangar('create', '--name', 'Huger', '--memory', '9999G').stderr).toContain('A VM can have at most 4 TiB of memory.');
+    expect(hangar('create', '--name', 'Huger', '--memory', '9999G').stderr).toContain('The memory can be at most 4194304 MiB.');
     expect(hangar('create', '--memory', '2G').stderr).toContain('--name is required.');
     expect(hangar('create', '--name', 'X', '--memory', 'lots').stderr).toContain('--memory takes a size such as 2G or 2048M, not "lots".');
     expect(hangar('stop').stderr).toContain('Missing VM.');

@@ -121,7 +121,7 @@ describe('QemuImg.create', () => {
     const file = path.join(small.dir, 'disk.qcow2');
     const error = await refusal(img.create(file, 20 * GiB));
     expect(error.code).toBe('NO_SPACE');
-    expect(error.message).toBe('Only 64 MiB is free where the disk would go; free some space first.');
+    expect(error.message).toBe('Only 64 MiB is free where the disk would go, and Hangar keeps 256 MiB free for the host; free some space first.');
     expect(await fs.readdir(small.dir)).toEqual([]);
     // A qemu-img that cannot even start proves the refusal comes first.
     await expect(new QemuImg(path.join(dir, 'no-such-qemu-img')).create(file, GiB)).rejects.toMatchObject({ code: 'NO_SPACE' });
@@ -229,6 +229,20 @@ describe('QemuImg.convert (importing a disk)', () => {
     expect(await img.info(source)).toEqual(sourceInfo);
   });
 
+  it('imports a fixed-size VHD, whose only signature is the footer at its end', async () => {
+    const source = path.join(dir, 'fixed.vhd');
+    await qemuImg('create', '-q', '-f', 'vpc', '-o', 'subformat=fixed', source, String(8 * MiB));
+    const head = Buffer.alloc(8);
+    const handle = await fs.open(source, 'r');
+    await handle.read(head, 0, 8, 0).finally(() => handle.close());
+    expect(head.toString('latin1')).not.toBe('conectix');
+    expect(await img.inspect(source)).toMatchObject({ format: 'vpc', path: source });
+    const target = path.join(dir, 'disk.qcow2');
+    await img.convert(source, target);
+    // qemu-img compare would guess the source as raw: it is told the format here.
+    expect((await runProgram(QEMU_IMG, ['compare', '-f', 'vpc', '-F', 'qcow2', source, target])).code).toBe(0);
+  });
+
   it('imports a raw image holding data, byte for byte, keeping the result sparse', async () => {
     const source = path.join(dir, 'source.raw');
     const data = await rawWithData(source, 64 * MiB, 5 * MiB, 3 * MiB);
@@ -280,9 +294,56 @@ describe('QemuImg.convert (importing a disk)', () => {
     const progress: number[] = [];
     const error = await refusal(img.convert(source, target, (percent) => progress.push(percent)));
     expect(error.code).toBe('NO_SPACE');
-    expect(error.message).toBe('Importing needs about 20 MiB but only 8.0 MiB is free. Free some space first.');
+    // The 256 MiB reserve is said: "needs 20 MiB, 50 MiB free" alone would read as a bug.
+    expect(error.message).toBe('Importing needs about 20 MiB, plus the 256 MiB Hangar keeps free for the host, but only 8.0 MiB is free. Free some space first.');
     expect(await fs.readdir(small.dir)).toEqual([]);
     expect(progress).toEqual([]);
+  });
+});
+
+describe('QemuImg.inspect: qemu-img reads an image to import within limits', () => {
+  it('says what it read: the real path (links resolved), the format from its bytes, its sizes', async () => {
+    const source = path.join(dir, 'disk.vdi');
+    await qemuImg('create', '-q', '-f', 'vdi', source, String(64 * MiB));
+    const link = path.join(dir, 'latest.vdi');
+    await fs.symlink(source, link);
+    expect(await img.inspect(link)).toMatchObject({ path: source, format: 'vdi', sizeBytes: (await fs.stat(source)).size, virtualSize: 64 * MiB });
+  });
+
+  it('stops qemu-img at its memory limit, with a sentence (prlimit is what enforces it)', async () => {
+    const source = path.join(dir, 'disk.qcow2');
+    await img.create(source, GiB);
+    // qemu-img info needs about 40 MiB of address space; 32 MiB is too little.
+    const starved = { addressSpaceBytes: 32 * MiB, cpuSeconds: 30 };
+    const error = await refusal(new QemuImg(QEMU_IMG, { infoLimits: starved }).inspect(source));
+    expect(error.code).toBe('DISK_FAILED');
+    expect(error.message).toBe(`Reading ${source} took qemu-img more than 32 MiB of memory or 30 s, so Hangar stopped it: the image is damaged or made to exhaust this machine. Choose another image.`);
+    // The same limits without prlimit are not enforced: the limit above was prlimit's doing.
+    expect(await new QemuImg(QEMU_IMG, { infoLimits: starved, prlimit: null }).inspect(source)).toMatchObject({ format: 'qcow2', virtualSize: GiB });
+  });
+
+  it('without prlimit, still refuses hostile images and imports good ones', async () => {
+    const bare = new QemuImg(QEMU_IMG, { prlimit: null });
+    const base = path.join(dir, 'base.raw');
+    await rawWithData(base, 4 * MiB, 0, MiB);
+    const overlay = path.join(dir, 'overlay.qcow2');
+    await qemuImg('create', '-q', '-f', 'qcow2', '-b', base, '-F', 'raw', overlay);
+    const target = path.join(dir, 'disk.qcow2');
+    expect((await refusal(bare.convert(overlay, target))).code).toBe('UNSAFE_DISK_IMAGE');
+    expect(await exists(target)).toBe(false);
+    await bare.convert(base, target);
+    expect(await sameContent(base, target)).toBe(true);
+  });
+
+  it('stops a convert at its memory limit, removing the half-written target', async () => {
+    const source = path.join(dir, 'source.raw');
+    await rawWithData(source, 8 * MiB, 0, 8 * MiB);
+    const target = path.join(dir, 'disk.qcow2');
+    // Enough to read the image (inspect), far too little to copy it.
+    const error = await refusal(new QemuImg(QEMU_IMG, { convertLimits: { addressSpaceBytes: 48 * MiB, cpuSeconds: null } }).convert(source, target));
+    expect(error.code).toBe('DISK_FAILED');
+    expect(error.message).toMatch(new RegExp(`^Importing ${source} failed: qemu-img (was ended by SIG[A-Z]+|ran out of the 48 MiB of memory Hangar allows it), and nothing was imported\\. Try again; if it fails again, the image is damaged or made to exhaust this machine\\.$`));
+    expect(await exists(target)).toBe(false);
   });
 });
 

@@ -19,7 +19,7 @@ let isoDir: string;
 
 interface Answer {
   status: number;
-  body: { ok: boolean; value?: { path: string; sizeBytes: number }; error?: { code: string; message: string } };
+  body: { ok: boolean; value?: { path: string; sizeBytes: number; reused: boolean }; error?: { code: string; message: string } };
 }
 
 function upload(target: WebHost, name: string, body: Buffer | null, headers: Record<string, string> = {}, { announce = body?.length ?? 0 } = {}): Promise<Answer> {
@@ -50,7 +50,19 @@ function upload(target: WebHost, name: string, body: Buffer | null, headers: Rec
 }
 
 async function leftovers(dir: string): Promise<string[]> {
-  return (await fs.readdir(dir).catch(() => [] as string[])).sort();
+  return (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => name !== '.index.json').sort();
+}
+
+/** The same ISO with one byte near its end changed: another ISO of the same size. */
+function variant(bytes: Buffer, fromEnd: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy.writeUInt8(copy.readUInt8(copy.length - fromEnd) ^ 0xff, copy.length - fromEnd);
+  return copy;
+}
+
+/** The ISOs a person sees in the folder. */
+async function storedIsos(): Promise<string[]> {
+  return (await leftovers(isoDir)).filter((name) => !name.startsWith('.'));
 }
 
 beforeAll(async () => {
@@ -76,10 +88,39 @@ describe('PUT /upload/iso', () => {
     expect(statSync(isoDir).mode & 0o777).toBe(0o700);
     const info = await call(sandbox.service(), 'inspectIso', { path: stored });
     expect(info).toMatchObject({ volumeId: 'HANGAR_TEST', bootable: true });
-    // The same name again never overwrites the first.
-    const again = await upload(host, 'Hangar Test.iso', bytes);
-    expect(again.body.value?.path).toBe(path.join(isoDir, 'Hangar Test (2).iso'));
-    expect(await leftovers(isoDir)).toEqual(['Hangar Test (2).iso', 'Hangar Test.iso']);
+    // Another ISO under the same name never overwrites the first.
+    const other = variant(bytes, 1);
+    const again = await upload(host, 'Hangar Test.iso', other);
+    expect(again.body.value).toEqual({ path: path.join(isoDir, 'Hangar Test (2).iso'), sizeBytes: other.length, reused: false });
+    expect(await storedIsos()).toEqual(['Hangar Test (2).iso', 'Hangar Test.iso']);
+    await fs.rm(path.join(isoDir, 'Hangar Test (2).iso'));
+  });
+
+  it('keeps one copy of an ISO sent twice, whatever it is called the second time', async () => {
+    const bytes = await fs.readFile(iso);
+    const first = await upload(host, 'Hangar Test.iso', bytes);
+    const second = await upload(host, 'a copy of it.iso', bytes);
+    expect(first.body.value).toEqual({ path: path.join(isoDir, 'Hangar Test.iso'), sizeBytes: bytes.length, reused: true });
+    expect(second.body.value).toEqual(first.body.value);
+    expect(await storedIsos()).toEqual(['Hangar Test.iso']);
+    expect((await leftovers(isoDir)).filter((name) => name.endsWith('.part'))).toEqual([]);
+  });
+
+  it('finds an identical ISO put in the folder by hand, and remembers its hash instead of reading it again', async () => {
+    const bytes = await fs.readFile(iso);
+    await fs.rm(path.join(isoDir, 'Hangar Test.iso'));
+    await fs.copyFile(iso, path.join(isoDir, 'by hand.iso'));
+    expect((await upload(host, 'dropped.iso', bytes)).body.value).toMatchObject({ path: path.join(isoDir, 'by hand.iso'), reused: true });
+    // The index now holds its hash: an entry that no longer matches the bytes is believed
+    // (the file is not read again), so the next upload cannot find it and stores its own copy.
+    const indexFile = path.join(isoDir, '.index.json');
+    const index = JSON.parse(await fs.readFile(indexFile, 'utf8')) as { files: Record<string, { sha256: string }> };
+    expect(index.files['by hand.iso']?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(indexFile).mode & 0o777).toBe(0o600);
+    index.files['by hand.iso'] = { ...index.files['by hand.iso'], sha256: '0'.repeat(64) } as { sha256: string };
+    await fs.writeFile(indexFile, JSON.stringify(index));
+    expect((await upload(host, 'dropped.iso', bytes)).body.value).toMatchObject({ path: path.join(isoDir, 'dropped.iso'), reused: false });
+    for (const name of ['by hand.iso', 'dropped.iso']) await fs.rm(path.join(isoDir, name));
   });
 
   it('refuses a file that is not an ISO as soon as its header has arrived, and keeps nothing', async () => {
@@ -93,7 +134,8 @@ describe('PUT /upload/iso', () => {
 
   it('keeps a name that tries to leave the folder inside it', async () => {
     const bytes = await fs.readFile(iso);
-    const answer = await upload(host, '../../escape.iso', bytes);
+    const other = variant(bytes, 2);
+    const answer = await upload(host, '../../escape.iso', other);
     expect(answer.body.value?.path).toBe(path.join(isoDir, 'escape.iso'));
     expect(await upload(host, '.hidden.iso', bytes)).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
     await fs.rm(path.join(isoDir, 'escape.iso'));

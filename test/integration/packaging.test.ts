@@ -24,8 +24,39 @@ import { repoRoot } from '../support/paths';
 function makeStandInElectron(dir: string): void {
   mkdirSync(path.join(dir, 'resources'), { recursive: true });
   mkdirSync(path.join(dir, 'locales'), { recursive: true });
-  writeFileSync(path.join(dir, 'electron'), '#!/bin/sh\necho "stand-in Electron from Hangar\'s packaging test, not Electron" >&2\nexit 1\n', { mode: 0o755 });
+  const script = '#!/bin/sh\necho "stand-in Electron from Hangar\'s packaging test, not Electron" >&2\nexit 1\n';
+  // Electron's binary carries its fuses after a sentinel, which @electron/fuses finds and
+  // rewrites; the stand-in carries one too. Every fuse starts opposite to what Hangar
+  // wants, so each one the test reads was set by the configuration, not left as it came.
+  const wire = FUSES.map(([, wanted]) => (wanted ? '0' : '1')).join('');
+  writeFileSync(path.join(dir, 'electron'), Buffer.concat([Buffer.from(script), Buffer.from(`# ${FUSE_SENTINEL}`), Buffer.from([1, FUSES.length]), Buffer.from(`${wire}\n`)]), { mode: 0o755 });
   writeFileSync(path.join(dir, 'LICENSE'), 'Stand-in for Electron\'s LICENSE (packaging test).\n');
+}
+
+/** @electron/fuses' marker, followed by the wire's version (1), its length, then one byte per fuse: '1' on, '0' off. */
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+/** Electron's fuses in wire order (FuseV1Options), and what Hangar's package must carry. */
+const FUSES: [string, boolean][] = [
+  ['RunAsNode', true],
+  ['EnableCookieEncryption', true],
+  ['EnableNodeOptionsEnvironmentVariable', false],
+  ['EnableNodeCliInspectArguments', false],
+  ['EnableEmbeddedAsarIntegrityValidation', false],
+  ['OnlyLoadAppFromAsar', true],
+  ['LoadBrowserProcessSpecificV8Snapshot', false],
+  ['GrantFileProtocolExtraPrivileges', true],
+];
+
+/** The fuses as a program's bytes carry them, by name. */
+function readFuses(program: Buffer): Record<string, boolean | string> {
+  const at = program.indexOf(FUSE_SENTINEL);
+  if (at < 0) throw new Error('no fuse sentinel in the program');
+  const wire = program.subarray(at + FUSE_SENTINEL.length);
+  expect(wire[0], 'fuse wire version').toBe(1);
+  return Object.fromEntries(FUSES.map(([name], index) => {
+    const state = String.fromCharCode(wire[2 + index] ?? 0);
+    return [name, state === '1' ? true : state === '0' ? false : `unexpected ${JSON.stringify(state)}`];
+  }));
 }
 
 const without = (entry: Map<string, string>, ...keys: string[]): Record<string, string> => Object.fromEntries([...entry].filter(([key]) => !keys.includes(key)));
@@ -107,6 +138,10 @@ describe('packaging (electron-builder.config.ts), offline', () => {
     expect(readFileSync(program, 'utf8')).toContain('stand-in Electron');
     expect(existsSync(path.join(unpacked, 'electron'))).toBe(false);
     expect(existsSync(path.join(unpacked, 'LICENSE.electron.txt'))).toBe(true);
+  });
+
+  it("sets Electron's fuses in the program: run-as-Node kept for the keeper, the other ways in turned off", () => {
+    expect(readFuses(readFileSync(path.join(unpacked, 'hangar-desktop')))).toEqual(Object.fromEntries(FUSES));
   });
 
   it('puts the built app in resources/app.asar', () => {

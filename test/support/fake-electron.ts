@@ -166,10 +166,11 @@ export interface FakeDialogAnswers {
  * The main-process side of Electron, enough to run src-main/electron/app.ts: app, windows,
  * menus, dialogs, notifications, screen, session. It records what the shell asked for.
  */
-export function fakeElectronMain({ singleInstance = true, displays = [{ x: 0, y: 0, width: 1920, height: 1080 }] } = {}) {
+export function fakeElectronMain({ singleInstance = true, packaged = true, displays = [{ x: 0, y: 0, width: 1920, height: 1080 }] } = {}) {
   FakeBrowserWindow.all = [];
   const app = Object.assign(new Emitter(), {
-    isPackaged: true,
+    /** True when run from a package (AppImage, deb); false under `electron .` (npm start, electron-vite dev). */
+    isPackaged: packaged,
     quitCalls: 0,
     sandboxed: false,
     requestSingleInstanceLock: () => singleInstance,

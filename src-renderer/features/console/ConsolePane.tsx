@@ -1,33 +1,42 @@
-import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
-import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'react';
 import { ConsoleCursor } from '../../../src-shared/console-stream';
+import type { VmSummary } from '../../../src-shared/vm';
 import { base64FromText, bytesFromBase64 } from '../../api/base64';
-import { attachClipboardKeys } from '../../components/terminal-clipboard';
 import { useClient } from '../../store/react';
+import { SerialLog } from './SerialLog';
+import { openXtermView } from './xterm-view';
 
 /**
- * The VM's serial console in a terminal: the scrollback the engine kept, then live bytes;
- * what is typed goes to the guest. Resizes with its pane; copy with Ctrl+Shift+C, paste with
- * Ctrl+Shift+V.
+ * The VM's serial console. While QEMU runs (shutting down included: the guest may still
+ * print and read) it is live; otherwise it shows what the serial port printed last, from
+ * the VM's serial log, read-only.
  */
-export function ConsolePane({ vmId, running }: { vmId: string; running: boolean }) {
+export function ConsolePane({ vm, live }: { vm: VmSummary; live: boolean }) {
+  if (live) return <LiveConsole vmId={vm.id} />;
+  if (vm.state === 'starting') {
+    return (
+      <p className="console-idle" role="status">
+        {vm.name} is starting; its serial console shows here once it runs.
+      </p>
+    );
+  }
+  // Read again whenever the VM ends a run, so the log is the one it just wrote.
+  return <SerialLog key={vm.state} vm={vm} />;
+}
+
+/**
+ * The scrollback the engine kept, then live bytes; what is typed goes to the guest. Copy
+ * with Ctrl+Shift+C, paste with Ctrl+Shift+V.
+ */
+function LiveConsole({ vmId }: { vmId: string }) {
   const host = useRef<HTMLDivElement>(null);
   const client = useClient();
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     const element = host.current;
-    if (!element || !running) return;
-    const terminal = new Terminal({ convertEol: false, scrollback: 5000, fontSize: 14, cursorBlink: true, screenReaderMode: false });
-    const fit = new FitAddon();
-    terminal.loadAddon(fit);
-    terminal.open(element);
-    attachClipboardKeys(terminal);
-    fit.fit();
-    const resize = new ResizeObserver(() => fit.fit());
-    resize.observe(element);
+    if (!element) return;
+    const { terminal, dispose } = openXtermView(element, { convertEol: false, cursorBlink: true, screenReaderMode: false });
     let closed = false;
     // Live output may come before the scrollback; the cursor keeps them in order, once each.
     const cursor = new ConsoleCursor();
@@ -51,12 +60,10 @@ export function ConsolePane({ vmId, running }: { vmId: string; running: boolean 
       closed = true;
       stopOutput();
       typing.dispose();
-      resize.disconnect();
-      terminal.dispose();
+      dispose();
     };
-  }, [client, vmId, running]);
+  }, [client, vmId]);
 
-  if (!running) return <p className="console-idle">The console shows the VM's serial port while it runs.</p>;
   return (
     <div className="console-pane">
       {error && (

@@ -3,6 +3,7 @@ import type { VmSummary } from '../../../src-shared/vm';
 import { OpenIsoButton } from '../../components/OpenIsoButton';
 import { OsIcon } from '../../components/OsIcon';
 import { VirtualList } from '../../components/VirtualList';
+import { VmControlButtons } from '../../components/VmControlButtons';
 import { VmStateBadge } from '../../components/VmStateBadge';
 import { VmThumbnail } from '../../components/VmThumbnail';
 import { useAppStore } from '../../store/react';
@@ -10,29 +11,26 @@ import { sortedVms } from '../../store/selectors';
 
 function VmRow({ vm }: { vm: VmSummary }) {
   const openVm = useAppStore((state) => state.openVm);
-  const runVmAction = useAppStore((state) => state.runVmAction);
-  const stopVm = useAppStore((state) => state.stopVm);
-  const busy = useAppStore((state) => Boolean(state.vmBusy[vm.id]));
-  const running = vm.state === 'running' || vm.state === 'paused' || vm.state === 'shutting-down';
+  const error = useAppStore((state) => state.vmErrors[vm.id]);
+  const facts = vm.broken ? vm.broken : vm.config ? `${vm.config.cpus} CPU · ${formatBytes(vm.config.memoryMiB * 1024 ** 2)}` : '';
   return (
     <div className="vm-row" data-vm-id={vm.id}>
       <OsIcon os={vm.config?.os} />
       <VmThumbnail vm={vm} />
-      <button type="button" className="vm-row-open" onClick={() => openVm(vm.id)} aria-label={`Open ${vm.name}`}>
-        <span className="vm-row-name">{vm.name}</span>
-        <span className="vm-row-facts">{vm.broken ? vm.broken : vm.config ? `${vm.config.cpus} CPU · ${formatBytes(vm.config.memoryMiB * 1024 ** 2)}` : ''}</span>
-      </button>
+      <div className="vm-row-text">
+        <button type="button" className="vm-row-open" onClick={() => openVm(vm.id)} aria-label={`Open ${vm.name}`} title={vm.name}>
+          <span className="vm-row-name">{vm.name}</span>
+          {!error && <span className="vm-row-facts">{facts}</span>}
+        </button>
+        {/* What went wrong with the last action started here or on the VM page, as the VM page says it. */}
+        {error && (
+          <p className="vm-row-error" role="alert" title={error}>
+            {error}
+          </p>
+        )}
+      </div>
       <VmStateBadge state={vm.state} broken={vm.broken !== null} />
-      {!vm.broken &&
-        (running ? (
-          <button type="button" disabled={busy || vm.state === 'shutting-down'} onClick={() => void stopVm(vm.id, false)} aria-label={`Shut down ${vm.name}`}>
-            Shut down
-          </button>
-        ) : (
-          <button type="button" disabled={busy || vm.state === 'starting'} onClick={() => void runVmAction(vm.id, 'startVm')} aria-label={`${vm.state === 'saved' ? 'Resume' : 'Start'} ${vm.name}`}>
-            {vm.state === 'saved' ? 'Resume' : 'Start'}
-          </button>
-        ))}
+      {!vm.broken && <VmControlButtons vm={vm} inRow />}
     </div>
   );
 }

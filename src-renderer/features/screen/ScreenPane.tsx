@@ -1,5 +1,6 @@
 import RFB from '@novnc/novnc';
 import { useEffect, useRef, useState } from 'react';
+import type { Accelerator } from '../../../src-shared/host';
 import { useClient } from '../../store/react';
 
 /**
@@ -8,7 +9,7 @@ import { useClient } from '../../store/react';
  * screen has focus (click it). A dropped connection stays dropped until the person asks
  * again, since every attempt needs a fresh ticket.
  */
-export function ScreenPane({ vmId, vmName, running }: { vmId: string; vmName: string; running: boolean }) {
+export function ScreenPane({ vmId, vmName, running, accelerator }: { vmId: string; vmName: string; running: boolean; accelerator: Accelerator | null }) {
   const [attempt, setAttempt] = useState(0);
   if (!running) {
     return (
@@ -18,14 +19,14 @@ export function ScreenPane({ vmId, vmName, running }: { vmId: string; vmName: st
     );
   }
   // A new key per attempt: each connection starts from "connecting" with a fresh ticket.
-  return <ScreenView key={attempt} vmId={vmId} vmName={vmName} onReconnect={() => setAttempt((count) => count + 1)} />;
+  return <ScreenView key={attempt} vmId={vmId} vmName={vmName} slow={accelerator === 'tcg'} onReconnect={() => setAttempt((count) => count + 1)} />;
 }
 
 type ScreenStatus = { kind: 'connecting' } | { kind: 'connected' } | { kind: 'disconnected'; reason: string };
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-function ScreenView({ vmId, vmName, onReconnect }: { vmId: string; vmName: string; onReconnect: () => void }) {
+function ScreenView({ vmId, vmName, slow, onReconnect }: { vmId: string; vmName: string; slow: boolean; onReconnect: () => void }) {
   const host = useRef<HTMLDivElement>(null);
   const rfb = useRef<RFB | null>(null);
   const client = useClient();
@@ -77,6 +78,12 @@ function ScreenView({ vmId, vmName, onReconnect }: { vmId: string; vmName: strin
 
   return (
     <div className="screen-pane">
+      {/* A screen dark or still for minutes looks broken; under software emulation it is only slow. */}
+      {slow && (
+        <p className="field-hint screen-slow-boot">
+          This VM runs by software emulation, without KVM (the Host check says why), so its OS can take several minutes to start: the screen may stay dark or still for a while.
+        </p>
+      )}
       <div className="screen-toolbar">
         <p id={`screen-status-${vmId}`} className="screen-status" role="status" aria-live="polite" data-state={status.kind}>
           {statusText}

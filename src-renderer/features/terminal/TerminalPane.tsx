@@ -7,6 +7,7 @@ import type { VmSummary } from '../../../src-shared/vm';
 import type { ApiClient } from '../../api/client';
 import { base64FromText, bytesFromBase64 } from '../../api/base64';
 import { attachClipboardKeys, copySelection, pasteInto } from '../../components/terminal-clipboard';
+import { TERMINAL_LOOK } from '../../components/terminal-look';
 import { useClient } from '../../store/react';
 
 /**
@@ -130,7 +131,7 @@ const lastUser = new Map<string, string>();
 const sessions = new Map<string, TerminalSession>();
 
 class TerminalSession {
-  readonly terminal = new Terminal({ scrollback: 10_000, fontSize: 14, cursorBlink: true });
+  readonly terminal = new Terminal({ ...TERMINAL_LOOK, scrollback: 10_000, cursorBlink: true });
   /** The element xterm draws into; moved between panes, never re-opened. */
   readonly element = document.createElement('div');
   title = 'Opening…';

@@ -1,9 +1,12 @@
 import { useState } from 'react';
+import { DISK_NONE, LIMITS, numberProblem } from '../../../src-shared/limits';
 import { checkSize } from '../../../src-shared/sizing';
-import type { VmChanges, VmSummary } from '../../../src-shared/vm';
+import { VmName, type VmChanges, type VmSummary } from '../../../src-shared/vm';
 import { useAppStore } from '../../store/react';
 
-type Form = Required<Pick<VmChanges, 'name' | 'cpus' | 'memoryMiB' | 'firmware' | 'tpm' | 'diskBus' | 'nicModel' | 'bootFrom'>> & { sshPort: number | null };
+// Numbers are kept as typed, so a wrong one stays on screen with what is wrong with it.
+type Form = Required<Pick<VmChanges, 'name' | 'firmware' | 'tpm' | 'diskBus' | 'nicModel' | 'bootFrom'>> & { cpus: string; memoryMiB: string; sshPort: string };
+type Problems = Record<'name' | 'cpus' | 'memoryMiB' | 'sshPort', string | null>;
 
 function formOf(vm: VmSummary): Form | null {
   const config = vm.config;
@@ -11,16 +14,38 @@ function formOf(vm: VmSummary): Form | null {
   const ssh = config.nic.portForwards.find((forward) => forward.guestPort === 22 && forward.protocol === 'tcp');
   return {
     name: config.name,
-    cpus: config.cpus,
-    memoryMiB: config.memoryMiB,
+    cpus: String(config.cpus),
+    memoryMiB: String(config.memoryMiB),
     firmware: config.firmware,
     tpm: config.tpm,
     diskBus: config.disks[0]?.bus ?? 'virtio-blk',
     nicModel: config.nic.model,
     bootFrom: config.bootFrom,
-    sshPort: ssh?.hostPort ?? null,
+    sshPort: ssh ? String(ssh.hostPort) : '',
   };
 }
+
+/** An empty or unreadable field is NaN, which the rules name as "give a number". */
+const typed = (text: string): number => (text.trim() === '' ? NaN : Number(text));
+
+const FIELD_IDS: Record<keyof Problems, string> = { name: 'settings-name', cpus: 'settings-cpus', memoryMiB: 'settings-memory', sshPort: 'settings-ssh' };
+
+/** What is wrong with a field, beside it (the field points at it for screen readers). */
+function ErrorFor({ field, problems }: { field: keyof Problems; problems: Problems }) {
+  const problem = problems[field];
+  if (!problem) return null;
+  return (
+    <span id={`${FIELD_IDS[field]}-error`} className="field-error settings-error">
+      {problem}
+    </span>
+  );
+}
+
+const judged = (field: keyof Problems, problems: Problems) => ({
+  id: FIELD_IDS[field],
+  'aria-invalid': problems[field] !== null,
+  'aria-describedby': problems[field] ? `${FIELD_IDS[field]}-error` : undefined,
+});
 
 /** A stopped VM's settings, edited in place; a running VM shows them read-only. */
 export function SettingsPane({ vm }: { vm: VmSummary }) {
@@ -35,31 +60,44 @@ export function SettingsPane({ vm }: { vm: VmSummary }) {
     setForm({ ...form, ...part });
     setSaved(false);
   };
+  // The engine's own rules (src-shared), judged as the person types: nothing is refused here that it takes.
   const verdict = checkSize(
-    { cpus: form.cpus, memoryMiB: form.memoryMiB, diskGiB: 0 },
+    { cpus: typed(form.cpus), memoryMiB: typed(form.memoryMiB), diskGiB: DISK_NONE },
     { cpuThreads: host?.cpu_threads ?? 0, memoryTotalBytes: host?.memory_total_bytes ?? 0, memoryAvailableBytes: host?.memory_available_bytes ?? 0, diskFreeBytes: null },
   );
-  const problem = verdict.errors.cpus ?? verdict.errors.memoryMiB ?? (form.name.trim() === '' ? 'Give the VM a name.' : null);
+  const problems: Problems = {
+    name: VmName.safeParse(form.name).error?.issues[0]?.message ?? null,
+    cpus: verdict.errors.cpus ?? null,
+    memoryMiB: verdict.errors.memoryMiB ?? null,
+    sshPort: form.sshPort.trim() === '' ? null : numberProblem('hostPort', typed(form.sshPort)),
+  };
+  const wrong = Object.values(problems).some((problem) => problem !== null);
   const otherForwards = vm.config.nic.portForwards.filter((forward) => !(forward.guestPort === 22 && forward.protocol === 'tcp'));
   return (
     <form
       className="settings-form"
       aria-label="VM settings"
+      // The browser's own checks would refuse in other words (or refuse what the engine takes).
+      noValidate
       onSubmit={(event) => {
         event.preventDefault();
-        const { sshPort, ...rest } = form;
-        const portForwards = [...otherForwards, ...(sshPort ? [{ protocol: 'tcp' as const, hostAddress: '127.0.0.1' as const, hostPort: sshPort, guestPort: 22 }] : [])];
-        void updateVm(vm.id, { ...rest, portForwards }).then((ok) => setSaved(ok));
+        if (wrong) return;
+        const { sshPort, cpus, memoryMiB, ...rest } = form;
+        const portForwards = [...otherForwards, ...(sshPort.trim() ? [{ protocol: 'tcp' as const, hostAddress: '127.0.0.1' as const, hostPort: typed(sshPort), guestPort: 22 }] : [])];
+        void updateVm(vm.id, { ...rest, cpus: typed(cpus), memoryMiB: typed(memoryMiB), portForwards }).then((ok) => setSaved(ok));
       }}
     >
       {!stopped && <p className="field-hint form-actions">Shut the VM down to change its settings.</p>}
       <fieldset disabled={!stopped || busy} style={{ display: 'contents' }}>
         <label htmlFor="settings-name">Name</label>
-        <input id="settings-name" type="text" maxLength={100} value={form.name} onChange={(event) => change({ name: event.target.value })} />
+        <input {...judged('name', problems)} type="text" value={form.name} onChange={(event) => change({ name: event.target.value })} />
+        <ErrorFor field="name" problems={problems} />
         <label htmlFor="settings-cpus">CPUs</label>
-        <input id="settings-cpus" type="number" min={1} max={host?.cpu_threads || 256} value={form.cpus} onChange={(event) => change({ cpus: Number(event.target.value) })} />
+        <input {...judged('cpus', problems)} type="number" min={LIMITS.cpus.min} max={LIMITS.cpus.max} step={1} value={form.cpus} onChange={(event) => change({ cpus: event.target.value })} />
+        <ErrorFor field="cpus" problems={problems} />
         <label htmlFor="settings-memory">Memory (MiB)</label>
-        <input id="settings-memory" type="number" min={64} step={256} value={form.memoryMiB} onChange={(event) => change({ memoryMiB: Number(event.target.value) })} />
+        <input {...judged('memoryMiB', problems)} type="number" min={LIMITS.memoryMiB.min} max={LIMITS.memoryMiB.max} step={1} value={form.memoryMiB} onChange={(event) => change({ memoryMiB: event.target.value })} />
+        <ErrorFor field="memoryMiB" problems={problems} />
         <label htmlFor="settings-firmware">Firmware</label>
         <select id="settings-firmware" value={form.firmware} onChange={(event) => change({ firmware: event.target.value as Form['firmware'], tpm: event.target.value === 'uefi' && form.tpm })}>
           <option value="bios">BIOS</option>
@@ -80,21 +118,21 @@ export function SettingsPane({ vm }: { vm: VmSummary }) {
           <option value="e1000">Intel e1000</option>
         </select>
         <label htmlFor="settings-ssh">SSH port on this machine</label>
-        <input id="settings-ssh" type="number" min={1024} max={65535} placeholder="none" value={form.sshPort ?? ''} onChange={(event) => change({ sshPort: event.target.value === '' ? null : Number(event.target.value) })} />
+        <input {...judged('sshPort', problems)} type="number" min={LIMITS.hostPort.min} max={LIMITS.hostPort.max} step={1} placeholder="none" value={form.sshPort} onChange={(event) => change({ sshPort: event.target.value })} />
+        <ErrorFor field="sshPort" problems={problems} />
         <label htmlFor="settings-boot">Boot from</label>
         <select id="settings-boot" value={form.bootFrom} onChange={(event) => change({ bootFrom: event.target.value as Form['bootFrom'] })}>
           <option value="cdrom">the CD (to install)</option>
           <option value="disk">the disk (installed)</option>
         </select>
         <div className="form-actions">
-          <button type="submit" className="primary" disabled={problem !== null}>
+          <button type="submit" className="primary" disabled={wrong}>
             Save settings
           </button>
           <button type="button" onClick={() => setForm(formOf(vm))}>
             Undo changes
           </button>
-          {problem && <span className="field-error">{problem}</span>}
-          {saved && !problem && (
+          {saved && !wrong && (
             <span className="field-hint" role="status">
               Saved.
             </span>

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { formatBytes } from '../../../src-shared/format';
 import { OsIcon } from '../../components/OsIcon';
+import { VmControlButtons } from '../../components/VmControlButtons';
 import { VmStateBadge } from '../../components/VmStateBadge';
 import { useAppStore } from '../../store/react';
 import { MediaControl } from './MediaControl';
@@ -10,10 +11,7 @@ import { VmTabs } from './VmTabs';
 export function VmScreen() {
   const id = useAppStore((state) => state.selectedVm);
   const vm = useAppStore((state) => (id ? state.vms[id] : undefined));
-  const busy = useAppStore((state) => (id ? Boolean(state.vmBusy[id]) : false));
   const error = useAppStore((state) => (id ? state.vmErrors[id] : undefined));
-  const runVmAction = useAppStore((state) => state.runVmAction);
-  const stopVm = useAppStore((state) => state.stopVm);
   const deleteVm = useAppStore((state) => state.deleteVm);
   const showScreen = useAppStore((state) => state.showScreen);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -29,12 +27,11 @@ export function VmScreen() {
       </section>
     );
   }
-  const live = vm.state === 'running' || vm.state === 'paused' || vm.state === 'shutting-down';
   return (
     <section className="screen vm-screen" aria-labelledby="vm-title">
       <header className="screen-header">
-        <h1 id="vm-title">
-          <OsIcon os={vm.config?.os} /> {vm.name}
+        <h1 id="vm-title" title={vm.name}>
+          <OsIcon os={vm.config?.os} /> <span className="vm-title-name">{vm.name}</span>
         </h1>
         <VmStateBadge state={vm.state} broken={vm.broken !== null} />
       </header>
@@ -62,51 +59,7 @@ export function VmScreen() {
       )}
       {!vm.broken && (
         <div className="vm-controls" role="toolbar" aria-label="VM controls">
-          {!live && (
-            <button type="button" disabled={busy || vm.state === 'starting'} onClick={() => void runVmAction(vm.id, 'startVm')}>
-              {vm.state === 'saved' ? 'Resume' : 'Start'}
-            </button>
-          )}
-          {vm.state === 'saved' && (
-            <button type="button" disabled={busy} onClick={() => void stopVm(vm.id, true)} title="Forget the saved state: the VM boots afresh next time">
-              Discard saved state
-            </button>
-          )}
-          {live && (
-            <button type="button" disabled={busy || vm.state === 'shutting-down'} onClick={() => void stopVm(vm.id, false)}>
-              Shut down
-            </button>
-          )}
-          {live && (
-            <button type="button" disabled={busy && vm.state !== 'shutting-down'} onClick={() => void stopVm(vm.id, true)}>
-              Force off
-            </button>
-          )}
-          {(vm.state === 'running' || vm.state === 'paused') && (
-            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'saveVm')} title="Save its memory to disk and stop it; Resume continues where it was">
-              Save state
-            </button>
-          )}
-          {vm.state === 'running' && (
-            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'pauseVm')}>
-              Pause
-            </button>
-          )}
-          {vm.state === 'paused' && (
-            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'resumeVm')}>
-              Resume
-            </button>
-          )}
-          {live && (
-            <button type="button" disabled={busy} onClick={() => void runVmAction(vm.id, 'resetVm')}>
-              Reset
-            </button>
-          )}
-          {!live && (
-            <button type="button" className="danger" disabled={busy} onClick={() => setConfirmDelete(true)}>
-              Delete…
-            </button>
-          )}
+          <VmControlButtons vm={vm} onDelete={() => setConfirmDelete(true)} />
         </div>
       )}
       {vm.config && !vm.broken && <MediaControl vm={vm} />}

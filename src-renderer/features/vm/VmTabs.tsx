@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { VmSummary } from '../../../src-shared/vm';
 import { useAppStore } from '../../store/react';
+import { isLive } from '../../store/vm-controls';
 import type { VmTab } from '../../store/ui-slice';
 import { ConsolePane } from '../console/ConsolePane';
 import { ScreenPane } from '../screen/ScreenPane';
@@ -16,16 +17,17 @@ interface TabSpec {
 // Each pane is its own feature; this is only the switch between them. Arrow keys move
 // between tabs, as screen-reader users expect of a tablist.
 const TABS: readonly TabSpec[] = [
-  { tab: 'console', label: 'Serial console', render: (vm, live) => <ConsolePane vmId={vm.id} running={live} /> },
+  { tab: 'console', label: 'Serial console', render: (vm, live) => <ConsolePane vm={vm} live={live} /> },
   { tab: 'terminal', label: 'Terminal', render: (vm) => <TerminalPane vm={vm} /> },
-  { tab: 'screen', label: 'Screen', render: (vm, live) => <ScreenPane vmId={vm.id} vmName={vm.name} running={live} /> },
+  { tab: 'screen', label: 'Screen', render: (vm, live) => <ScreenPane vmId={vm.id} vmName={vm.name} running={live} accelerator={vm.accelerator} /> },
   { tab: 'settings', label: 'Settings', render: (vm) => <SettingsPane key={vm.id} vm={vm} /> },
 ];
 
 export function VmTabs({ vm }: { vm: VmSummary }) {
   const current = useAppStore((state) => state.vmTab);
   const showVmTab = useAppStore((state) => state.showVmTab);
-  const live = vm.state === 'running' || vm.state === 'paused';
+  // Shutting down, QEMU still runs: the guest may print and take keys until it is off.
+  const live = isLive(vm.state);
   const active = TABS.find((spec) => spec.tab === current) ?? (TABS[0] as TabSpec);
   const move = (step: number): void => {
     const index = TABS.indexOf(active);

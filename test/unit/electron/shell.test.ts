@@ -70,6 +70,36 @@ describe('the window', () => {
   });
 });
 
+describe("the page's address", () => {
+  const DEV_SERVER = 'http://localhost:5173/';
+  const open = async (packaged: boolean, devServer: string) => {
+    const fake = fakeElectronMain({ packaged });
+    const desktop = startDesktopApp(fake.module as unknown as Electron, { service, rendererUrl: RENDERER, preloadPath: '/p.cjs', settingsPath, argv: ['hangar-desktop'], cwd: '/', env: { ELECTRON_RENDERER_URL: devServer } });
+    await desktop.ready;
+    const trusts = async (url: string) => ((await fake.ipcMain.invoke(ipcChannelFor('getAppInfo'), { url, parent: null }, {})) as { ok: boolean }).ok;
+    return { loaded: (fake.windows()[0] as FakeBrowserWindow).loadedUrl, trusts };
+  };
+
+  it('a packaged app ignores ELECTRON_RENDERER_URL: it loads and trusts only its own built page', async () => {
+    const { loaded, trusts } = await open(true, DEV_SERVER);
+    expect(loaded).toBe(RENDERER);
+    expect(await trusts(RENDERER)).toBe(true);
+    expect(await trusts(DEV_SERVER)).toBe(false);
+  });
+
+  it("an unpackaged app (electron-vite dev) loads and trusts the dev server it names, on this machine only", async () => {
+    const dev = await open(false, DEV_SERVER);
+    expect(dev.loaded).toBe(DEV_SERVER);
+    expect(await dev.trusts(DEV_SERVER)).toBe(true);
+    expect(await dev.trusts(RENDERER)).toBe(false);
+    service.close();
+    service = createHangarService({ door: 'electron', env: { ...process.env, HANGAR_HOME: path.join(home, 'data'), HANGAR_RUNTIME_DIR: path.join(home, 'run') } });
+    const elsewhere = await open(false, 'https://example.com/');
+    expect(elsewhere.loaded).toBe(RENDERER);
+    expect(await elsewhere.trusts('https://example.com/')).toBe(false);
+  });
+});
+
 describe('one Hangar at a time', () => {
   it('a second launch while one runs quits at once, without a window', async () => {
     const fake = fakeElectronMain({ singleInstance: false });

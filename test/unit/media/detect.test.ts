@@ -307,6 +307,103 @@ const ROWS: Row[] = [
   },
 ];
 
+// Tools boot by themselves and work in memory: no OS to install, so no disk, little memory, one CPU.
+const TOOL_DEFAULTS = { cpus: 1, diskGiB: 0, firmware: 'bios', tpm: false } as const;
+
+const TOOL_ROWS: Row[] = [
+  {
+    release: "memtest86+ 6.10 (Debian's /usr/lib/memtest86+/memtest86+x64.iso)",
+    image: { volumeId: 'MT86PLUS_64', paths: ['/EFI', '/EFI/BOOT', '/EFI/BOOT/BOOTX64.EFI', '/boot', '/boot/floppy.img', '/boot.catalog'] },
+    family: 'tool',
+    name: 'Memtest86+',
+    version: null,
+    evidence: ['volume id "MT86PLUS_64"'],
+    defaults: TOOL_DEFAULTS,
+  },
+  {
+    release: "iPXE (Debian's /usr/lib/ipxe/ipxe.iso)",
+    image: { volumeId: 'ISOIMAGE', publisher: 'HTTP://IPXE.ORG/', applicationId: 'IPXE  - OPEN SOURCE NETWORK BOOT FIRMWARE', paths: ['/boot.cat', '/efi.img', '/ipxe.krn', '/isolinux.bin', '/isolinux.cfg', '/ldlinux.c32'] },
+    family: 'tool',
+    name: 'iPXE',
+    version: null,
+    evidence: ['publisher "HTTP://IPXE.ORG/"', 'has /ipxe.krn'],
+    defaults: TOOL_DEFAULTS,
+  },
+  {
+    release: 'GRUB rescue (grub-mkrescue with nothing else)',
+    image: { volumeId: 'ISOIMAGE', paths: ['/System', '/boot', '/boot/grub', '/boot/grub/i386-pc', '/boot/grub/x86_64-efi', '/boot.catalog', '/efi.img', '/mach_kernel'] },
+    family: 'tool',
+    name: 'GRUB rescue',
+    version: null,
+    evidence: ['has /boot/grub/i386-pc', 'has /boot/grub/x86_64-efi', 'no OS kernel'],
+    defaults: TOOL_DEFAULTS,
+  },
+  {
+    release: 'GParted Live 1.6.0-3',
+    image: {
+      volumeId: 'GParted-live',
+      publisher: 'GParted https://gparted.org',
+      applicationId: 'GParted Live CD',
+      paths: ['/live', '/live/vmlinuz', '/syslinux', '/EFI', '/boot/grub', '/utils', '/GPL'],
+      texts: { '/GParted-Live-Version': 'gparted-live-1.6.0-3-amd64\nThis GParted Live was created by:\ncreate-gparted-live -d sid -b sid -k amd64\n' },
+    },
+    family: 'tool',
+    name: 'GParted Live',
+    version: '1.6.0-3',
+    evidence: ['volume id "GParted-live"', '/GParted-Live-Version says "gparted-live-1.6.0-3-amd64"'],
+    defaults: TOOL_DEFAULTS,
+  },
+  {
+    release: 'Clonezilla Live 3.1.2-22, whose /.disk/info names the Debian it is built on',
+    image: {
+      volumeId: '3.1.2-22-amd64',
+      publisher: 'DRBL/Clonezilla https://drbl.org https://clonezilla.org',
+      applicationId: 'Clonezilla live CD',
+      paths: ['/live', '/live/vmlinuz', '/syslinux', '/EFI', '/boot/grub', '/utils', '/GPL'],
+      texts: {
+        '/Clonezilla-Live-Version': 'clonezilla-live-3.1.2-22-amd64\nThis Clonezilla live iso file was created by this command:\nocs-iso -j -s -i 3.1.2-22-amd64\n',
+        '/.disk/info': 'Debian GNU/Linux 12 "Bookworm" - Official Snapshot amd64 LIVE Binary 20240126',
+      },
+    },
+    family: 'tool',
+    name: 'Clonezilla Live',
+    version: '3.1.2-22',
+    evidence: ['application id "Clonezilla live CD"', '/Clonezilla-Live-Version says "clonezilla-live-3.1.2-22-amd64"'],
+    defaults: TOOL_DEFAULTS,
+  },
+  {
+    release: 'SystemRescue 11.03, Arch-based with its own folder',
+    image: {
+      volumeId: 'RESCUE1103',
+      publisher: 'SystemRescue <http://www.system-rescue.org>',
+      applicationId: 'SystemRescue',
+      paths: ['/sysresccd', '/isolinux', '/EFI', '/EFI/BOOT', '/EFI/BOOT/BOOTX64.EFI', '/boot/grub', '/autorun'],
+    },
+    family: 'tool',
+    name: 'SystemRescue',
+    version: '11.03',
+    evidence: ['volume id "RESCUE1103"', 'has /sysresccd'],
+    defaults: TOOL_DEFAULTS,
+  },
+];
+
+describe('detectOs on tool images', () => {
+  it.each(TOOL_ROWS)('$release', (row) => {
+    const found = detectOs(factsOf(row.image));
+    expect({ family: found.family, name: found.name, version: found.version }).toEqual({ family: row.family, name: row.name, version: row.version });
+    expect(found.evidence).toEqual(expect.arrayContaining(row.evidence));
+    const defaults = defaultsFor(found.family, found.version);
+    expect(OsDefaults.parse(defaults)).toEqual(defaults);
+    expect(defaults).toMatchObject(row.defaults);
+    expect(defaults.memoryMiB).toBeLessThanOrEqual(1024);
+  });
+
+  it('takes a GRUB image with a Linux kernel for Linux, not for GRUB rescue (the test guest is one)', () => {
+    const found = detectOs(factsOf({ volumeId: 'HANGAR_TEST', paths: ['/System', '/boot', '/boot/grub', '/boot/grub/i386-pc', '/boot/grub/x86_64-efi', '/boot/vmlinuz', '/boot/initrd.gz', '/mach_kernel'] }));
+    expect(found.family).toBe('other-linux');
+  });
+});
+
 describe('detectOs on the facts of real releases', () => {
   it.each(ROWS)('$release', (row) => {
     const found = detectOs(factsOf(row.image));

@@ -269,6 +269,7 @@ describe('inspectIso on images laid out like real releases', () => {
     const info = await inspectIso(iso, { osinfoDir: null });
     expect(info.os).toEqual({ family: release.family, name: release.name, version: release.version });
     expect({ bootable: info.bootable, uefiBootable: info.uefiBootable }).toEqual({ bootable: release.bootable, uefiBootable: release.uefiBootable });
+    expect(info.biosBootable).toBe(release.args.includes('-b'));
     expect(info.evidence).toEqual(expect.arrayContaining(release.evidence));
     expect(info.defaults).toMatchObject(release.defaults);
     expect(info.path).toBe(iso);
@@ -288,6 +289,74 @@ describe('inspectIso on images laid out like real releases', () => {
     if (!arch) throw new Error('the Arch row is missing');
     const info = await inspectIso(await buildIso(arch.tree, arch.args), { osinfoDir: null });
     expect(info).toMatchObject({ volumeId: 'ARCH_202411', systemId: 'LINUX', publisher: 'ARCH LINUX <HTTPS://ARCHLINUX.ORG>', applicationId: 'ARCH LINUX LIVE/RESCUE DVD' });
+  });
+});
+
+describe('inspectIso picks the firmware the ISO can boot', () => {
+  it('BIOS for an image with only a BIOS boot entry, even for an OS that would get UEFI (Windows Server)', async () => {
+    const iso = await buildIso({ 'sources/install.wim': 'wim', 'boot/etfsboot.com': 'boot' }, ['-V', 'SSS_X64FREE_EN-US_DV9', '-R', ...biosBoot('boot/etfsboot.com')]);
+    const info = await inspectIso(iso, { osinfoDir: null });
+    expect(info).toMatchObject({ os: { family: 'windows' }, biosBootable: true, uefiBootable: false, defaults: { firmware: 'bios', tpm: false } });
+    expect(info.evidence).toContain('no way to boot with UEFI, so BIOS firmware');
+  });
+
+  it('UEFI for an image with only an EFI boot entry', async () => {
+    const iso = await buildIso({ 'boot/vmlinuz': 'kernel', 'boot/grub/efi.img': 'efi' }, ['-V', 'MYLINUX', '-R', ...uefiBoot('boot/grub/efi.img')]);
+    const info = await inspectIso(iso, { osinfoDir: null });
+    expect(info).toMatchObject({ bootable: true, biosBootable: false, uefiBootable: true, defaults: { firmware: 'uefi' } });
+  });
+});
+
+// Real tool images: Debian's own memtest86+ and iPXE ISOs, GRUB's rescue image as grub-mkrescue
+// makes it, and GParted, Clonezilla and SystemRescue laid out as their builders lay them out
+// (create-gparted-live, ocs-iso, SystemRescue's build.sh: the same labels and files).
+const DEBIAN_TOOL_ISOS = [
+  { file: '/usr/lib/memtest86+/memtest86+x64.iso', packageName: 'memtest86+', name: 'Memtest86+', volumeId: 'MT86PLUS_64' },
+  { file: '/usr/lib/ipxe/ipxe.iso', packageName: 'ipxe', name: 'iPXE', volumeId: 'ISOIMAGE' },
+];
+
+describe('inspectIso on tool images', () => {
+  it.each(DEBIAN_TOOL_ISOS)('$name from Debian ($file)', async ({ file, packageName, name, volumeId }) => {
+    const present = await fs.stat(file).catch(() => null);
+    if (!present) throw new Error(`${file} is missing: install the Debian package ${packageName} (scripts/setup-host.sh --dev does).`);
+    const info = await inspectIso(file, { osinfoDir: null });
+    expect(info).toMatchObject({ volumeId, os: { family: 'tool', name }, biosBootable: true, uefiBootable: true, defaults: { cpus: 1, diskGiB: 0, firmware: 'bios' } });
+  });
+
+  it('GRUB rescue, made by grub-mkrescue', async () => {
+    const iso = path.join(work, 'grub-rescue.iso');
+    const made = await runProgram('grub-mkrescue', ['-o', iso], { timeoutMs: 120_000 });
+    if (made.code !== 0) throw new Error(`grub-mkrescue failed (Debian packages grub-common, grub-pc-bin, grub-efi-amd64-bin, xorriso, mtools): ${made.spawnError ?? made.stderr}`);
+    const info = await inspectIso(iso, { osinfoDir: null });
+    expect(info).toMatchObject({ os: { family: 'tool', name: 'GRUB rescue', version: null }, biosBootable: true, uefiBootable: true, defaults: { diskGiB: 0 } });
+  });
+
+  const liveTree = (versionFile: string, version: string): Tree => ({
+    [versionFile]: `${version}\nThis was created by a test.\n`,
+    'live/vmlinuz': 'kernel',
+    'live/initrd.img': 'initrd',
+    'live/filesystem.squashfs': 'root',
+    'syslinux/isolinux.bin': 'isolinux',
+    'boot/grub/grub.cfg': 'menuentry live {}\n',
+    'boot/grub/efi.img': 'efi image',
+    'EFI/boot/bootx64.efi': 'grub',
+    '.disk/info': 'Debian GNU/Linux 12 "Bookworm" - Official Snapshot amd64 LIVE Binary 20240126',
+    GPL: 'licence',
+  });
+  const drblArgs = (volumeId: string, application: string, publisher: string): string[] => ['-R', '-r', '-J', '-joliet-long', '-l', '-iso-level', '3', '-A', application, '-publisher', publisher, '-V', volumeId, ...biosBoot('syslinux/isolinux.bin'), ...uefiBoot('boot/grub/efi.img')];
+
+  it.each([
+    { name: 'GParted Live', version: '1.6.0-3', tree: liveTree('GParted-Live-Version', 'gparted-live-1.6.0-3-amd64'), args: drblArgs('GParted-live', 'GParted Live CD', 'GParted https://gparted.org') },
+    { name: 'Clonezilla Live', version: '3.1.2-22', tree: liveTree('Clonezilla-Live-Version', 'clonezilla-live-3.1.2-22-amd64'), args: drblArgs('3.1.2-22-amd64', 'Clonezilla live CD', 'DRBL/Clonezilla https://drbl.org https://clonezilla.org') },
+    {
+      name: 'SystemRescue',
+      version: '11.03',
+      tree: { 'sysresccd/boot/x86_64/vmlinuz': 'kernel', 'sysresccd/boot/x86_64/sysresccd.img': 'initrd', 'sysresccd/x86_64/airootfs.sfs': 'root', 'isolinux/isolinux.bin': 'isolinux', 'EFI/boot/bootx64.efi': 'grub', 'boot/grub/grubsrcd.cfg': 'menu', 'efiboot.img': 'efi image' },
+      args: ['-R', '-J', '-V', 'RESCUE1103', '-A', 'SystemRescue', '-publisher', 'SystemRescue <http://www.system-rescue.org>', ...biosBoot('isolinux/isolinux.bin'), ...uefiBoot('efiboot.img')],
+    },
+  ])('$name $version, laid out as its builder does', async ({ name, version, tree, args }) => {
+    const info = await inspectIso(await buildIso(tree, args), { osinfoDir: null });
+    expect(info).toMatchObject({ os: { family: 'tool', name, version }, biosBootable: true, uefiBootable: true, defaults: { cpus: 1, diskGiB: 0 } });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSize, type HostCapacity } from '../../../src-shared/sizing';
+import { checkSize, suggestedCpus, suggestSize, type HostCapacity } from '../../../src-shared/sizing';
 
 // The one set of size rules the wizard and the engine share.
 
@@ -34,5 +34,44 @@ describe('checkSize', () => {
 
   it('says how much memory is free when it warns', () => {
     expect(checkSize({ cpus: 1, memoryMiB: 8192, diskGiB: 1 }, host).warnings[0]).toMatch(/^Only 6\.0 GiB of memory is free right now: with 8\.0 GiB the VM may push this machine into swap/);
+  });
+});
+
+describe('a full disk', () => {
+  it('says the disk is full instead of "choose at most 0 GiB", and offers no disk', () => {
+    const full = { ...host, diskFreeBytes: 300 * 1024 ** 2 };
+    const { errors } = checkSize({ cpus: 1, memoryMiB: 512, diskGiB: 1 }, full);
+    expect(errors.diskGiB).toBe('There is no room for a new disk where VMs are stored: only 300 MiB is free. Free some space, or choose 0 for no disk.');
+    expect(checkSize({ cpus: 1, memoryMiB: 512, diskGiB: 0 }, full).errors).toEqual({});
+  });
+});
+
+describe('what the wizard proposes', () => {
+  it.each([
+    { threads: 2, osDefault: 2, expected: 1 },
+    { threads: 8, osDefault: 2, expected: 2 },
+    { threads: 4, osDefault: 4, expected: 3 },
+    { threads: 1, osDefault: 2, expected: 1 },
+    { threads: 0, osDefault: 2, expected: 2 }, // the host report is not in yet
+  ])('$osDefault CPUs for the OS on $threads threads: $expected', ({ threads, osDefault, expected }) => {
+    expect(suggestedCpus(threads, osDefault)).toBe(expected);
+  });
+
+  it.each([1, 2, 3, 4, 8, 16])('never proposes a CPU count that it then warns about (%i threads)', (threads) => {
+    const capacity = { ...host, cpuThreads: threads };
+    for (const osDefault of [1, 2, 4]) {
+      expect(checkSize({ cpus: suggestedCpus(threads, osDefault), memoryMiB: 1024, diskGiB: 10 }, capacity)).toEqual({ errors: {}, warnings: [] });
+    }
+  });
+
+  it('proposes sizes this machine takes without a warning: memory within what is free, a disk that fits', () => {
+    const small = { cpuThreads: 2, memoryTotalBytes: 4 * GiB, memoryAvailableBytes: 3 * GiB, diskFreeBytes: 20 * GiB };
+    const proposed = suggestSize({ cpus: 2, memoryMiB: 4096, diskGiB: 25 }, small);
+    expect(proposed).toEqual({ cpus: 1, memoryMiB: 3072, diskGiB: 16 });
+    expect(checkSize(proposed, small)).toEqual({ errors: {}, warnings: [] });
+  });
+
+  it('keeps the OS defaults where the machine has room, and no disk stays no disk', () => {
+    expect(suggestSize({ cpus: 2, memoryMiB: 2048, diskGiB: 0 }, host)).toEqual({ cpus: 2, memoryMiB: 2048, diskGiB: 0 });
   });
 });
