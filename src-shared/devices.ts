@@ -156,3 +156,19 @@ export function duplicateDeviceId(devices: Devices): string | null {
   }
   return null;
 }
+
+/** The ids of the devices booted from (disks and CD drives), first first. */
+export function bootOrderOf(devices: Pick<Devices, 'disks' | 'cdroms'>): string[] {
+  return [...devices.disks, ...devices.cdroms]
+    .filter((device): device is typeof device & { bootOrder: number } => device.bootOrder !== null)
+    .sort((a, b) => a.bootOrder - b.bootOrder)
+    .map((device) => device.id);
+}
+
+/** The boot order with the first disk (or CD drive) moved to the front, the others as they were. */
+export function bootFirstFrom(devices: Pick<Devices, 'disks' | 'cdroms'>, kind: 'disk' | 'cdrom'): string[] {
+  const first = (kind === 'disk' ? devices.disks : devices.cdroms)[0]?.id;
+  const order = bootOrderOf(devices);
+  if (!first) return order;
+  return [first, ...order.filter((id) => id !== first)];
+}

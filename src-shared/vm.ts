@@ -13,6 +13,8 @@ export { DiskBus, NicModel } from './devices';
 export { PortForward } from './network';
 
 export const VM_NAME_MAX = 100;
+/** The most a request may carry as a name before it is even read: far past any name, far below harm. */
+const NAME_INPUT_MAX = 4096;
 /** The most any free text Hangar keeps may hold: a problem's words, one log line. */
 export const TEXT_MAX = 4000;
 
@@ -22,7 +24,7 @@ const UNSAFE_IN_NAME = /[\p{Cc}\p{Zl}\p{Zp}\p{Bidi_Control}]/u;
 /** The display name: free text a person chose, never used as a path. */
 export const VmName = z
   .string()
-  .max(VM_NAME_MAX * 4, `A VM name can be at most ${VM_NAME_MAX} characters.`)
+  .max(NAME_INPUT_MAX, `A VM name can be at most ${VM_NAME_MAX} characters.`)
   .transform((name) => name.trim())
   .pipe(
     z
@@ -119,7 +121,7 @@ export type VmSummary = z.infer<typeof VmSummary>;
 
 /** What a person asks for when creating a VM (wizard, CLI); the engine makes its devices. */
 export const NewVmRequest = z.strictObject({
-  name: z.string().max(VM_NAME_MAX * 4),
+  name: z.string().max(NAME_INPUT_MAX, `A VM name can be at most ${VM_NAME_MAX} characters.`),
   /** An ISO to install from (absolute path), or null for an empty CD drive. */
   iso: z.string().max(PATH_MAX).nullable().default(null),
   /** An existing disk image to import instead of creating an empty disk. */
@@ -150,7 +152,7 @@ export const VmRef = z.string().min(1).max(200);
 /** Machine settings of a VM; fields left out stay as they are. Devices change one by one (DeviceChange). */
 export const VmChanges = z
   .strictObject({
-    name: z.string().max(VM_NAME_MAX * 4),
+    name: z.string().max(NAME_INPUT_MAX, `A VM name can be at most ${VM_NAME_MAX} characters.`),
     cpus: limited('cpus'),
     memoryMiB: limited('memoryMiB'),
     firmware: Firmware,

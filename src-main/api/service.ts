@@ -72,7 +72,8 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
   };
 
   /** What each VM's CD drive holds: a kept ISO in one cannot be removed. */
-  const vmMedia = async (): Promise<VmMedia[]> => (await (await engine()).listVms()).flatMap((vm) => (vm.config ? [{ name: vm.name, cdrom: vm.config.cdrom }] : []));
+  const vmMedia = async (): Promise<VmMedia[]> =>
+    (await (await engine()).listVms()).flatMap((vm) => (vm.config ? [{ name: vm.name, isos: vm.config.devices.cdroms.flatMap((cd) => (cd.iso ? [cd.iso] : [])) }] : []));
 
   const api: HangarHandlers = {
     async getAppInfo() {

@@ -1,11 +1,37 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHangarService } from '../api/service';
+import { createHangarService, type HangarService } from '../api/service';
 import { runCli } from './commands';
 
 // Entry point of the built CLI (out/main/cli.js), started by bin/hangar.js under plain Node.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+// `hangar list | head`: the reader went away. Stop quietly, as other command-line tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
+// Ctrl-C or SIGTERM: `hangar web` stops serving; any other verb lets go of its VMs (they
+// keep running) so that whatever it waits for ends now, in words, and the process exits.
+const services: HangarService[] = [];
+let webService: HangarService | null = null;
+let interrupt: () => void = () => {};
+const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+let signalled = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (signalled) process.exit(signal === 'SIGINT' ? 130 : 143);
+    signalled = true;
+    interrupt();
+    for (const service of services) if (service !== webService) service.close();
+    // Nothing left to wait for should hold the process; if something still does, end anyway.
+    setTimeout(() => process.exit(signal === 'SIGINT' ? 130 : 143), 3000).unref();
+  });
+}
 
 process.exitCode = await runCli(process.argv.slice(2), {
   io: {
@@ -20,10 +46,11 @@ process.exitCode = await runCli(process.argv.slice(2), {
     },
   },
   rendererDir: path.join(here, '..', 'renderer'),
-  createService: (door) => createHangarService({ door }),
-  untilInterrupted: () =>
-    new Promise((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    }),
+  createService: (door) => {
+    const service = createHangarService({ door });
+    services.push(service);
+    if (door === 'web') webService = service;
+    return service;
+  },
+  untilInterrupted: () => interrupted,
 });

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import type { CdromDevice, Devices, DiskDevice } from '../../src-shared/devices';
+import { bootOrderOf, type CdromDevice, type Devices, type DiskDevice } from '../../src-shared/devices';
 import { HangarError } from '../../src-shared/errors';
 import type { VmOs } from '../../src-shared/os-family';
 import { checkSize } from '../../src-shared/sizing';
@@ -121,14 +121,6 @@ function currentValue(config: VmConfig, key: string): unknown {
   if (key === 'machine') return config.machine.type;
   if (key === 'bootOrder') return bootOrderOf(config.devices);
   return (config.machine as Record<string, unknown>)[key];
-}
-
-/** The ids of the devices booted from, first first. */
-export function bootOrderOf(devices: Devices): string[] {
-  return [...devices.disks, ...devices.cdroms]
-    .filter((device): device is typeof device & { bootOrder: number } => device.bootOrder !== null)
-    .sort((a, b) => a.bootOrder - b.bootOrder)
-    .map((device) => device.id);
 }
 
 function checkBootOrder(config: VmConfig, order: readonly string[]): void {

@@ -100,6 +100,23 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
     return client;
   }
 
+  /**
+   * A control socket's name appears when the keeper binds it, a moment before it listens: a
+   * connection in between is refused and the folder looks busy. Try again for a little while
+   * (the keeper is starting), so a VM started elsewhere is never missed; stop as soon as the
+   * folder says there is no keeper at all.
+   */
+  private async attachOnceListening(id: string): Promise<KeeperClient | null> {
+    for (let attempt = 0; attempt < 50 && !this.closed; attempt++) {
+      const client = await this.attach(id, { fresh: true });
+      if (client) return client;
+      const pidFile = await fs.stat(keeperFiles(this.runDir(id)).keeperPid).catch(() => null);
+      if (!pidFile || this.orphans.has(id)) return null;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return null;
+  }
+
   /** Attaches to every VM of the library that runs, and cleans run folders nobody is behind. */
   async rediscover(knownIds: ReadonlySet<string>): Promise<void> {
     await Promise.all([...knownIds].map((id) => this.attach(id)));
@@ -121,7 +138,7 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
     const attachWhenReady = (id: string): void => {
       this.runWatchers.get(id)?.close();
       this.runWatchers.delete(id);
-      void this.attach(id, { fresh: true }).then(() => this.emit('changed', id), () => {});
+      void this.attachOnceListening(id).then(() => this.emit('changed', id), () => {});
     };
     this.rootWatcher = watchFolder(this.runtimeRoot, (id) => {
       if (id.startsWith('.') || !VmId.safeParse(id).success || this.connected(id) || this.closed) return;

@@ -9,11 +9,13 @@ import { ISO_FOLDER, KEPT_DISKS_FOLDER } from './paths';
 // VMs (kept-disks/<vm-id>/). Listed with what uses them, and removed one at a time; nothing
 // outside those two folders is ever removed here, whatever path is asked for.
 
-/** A VM as far as its CD drive goes: an ISO it holds cannot be removed. */
+/** A VM as far as its CD drives go: an ISO one of them holds cannot be removed. */
 export interface VmMedia {
   name: string;
-  cdrom: string | null;
+  isos: readonly string[];
 }
+
+const holds = (vm: VmMedia, file: string): boolean => vm.isos.some((iso) => path.resolve(iso) === file);
 
 function foldersOf(root: string): { isoDir: string; keptDisksDir: string } {
   return { isoDir: path.join(root, ISO_FOLDER), keptDisksDir: path.join(root, KEPT_DISKS_FOLDER) };
@@ -35,7 +37,7 @@ export async function listStoredFiles(root: string, vms: readonly VmMedia[]): Pr
     const file = path.join(isoDir, name);
     const stats = await regularFile(file);
     if (!stats) continue;
-    const usedBy = vms.filter((vm) => vm.cdrom !== null && path.resolve(vm.cdrom) === file).map((vm) => vm.name);
+    const usedBy = vms.filter((vm) => holds(vm, file)).map((vm) => vm.name);
     isos.push({ path: file, sizeBytes: stats.size, modifiedAt: stats.mtime.toISOString(), usedBy });
   }
   const keptDisks: KeptDisk[] = [];
@@ -69,7 +71,7 @@ export async function removeStoredFile(root: string, file: string, vms: readonly
   // A link could point anywhere, a folder holds anything: only plain files are Hangar's.
   if (!stats.isFile()) throw notOurs;
   if (isIso) {
-    const user = vms.find((vm) => vm.cdrom !== null && path.resolve(vm.cdrom) === target);
+    const user = vms.find((vm) => holds(vm, target));
     if (user) throw new HangarError('FILE_IN_USE', `${name} is in the CD drive of "${user.name}". Eject it there (or delete that VM) first, then remove it.`);
   }
   await fs.rm(target);

@@ -16,7 +16,7 @@ export function VmControlButtons({ vm, inRow = false, onDelete }: { vm: VmSummar
     else if (command.kind === 'stop') void stopVm(vm.id, command.force);
     else onDelete?.();
   };
-  const controls = vmControls(vm.state, { busy, shutdownIgnored }).filter((control) => (inRow ? control.inRow : control.command.kind !== 'delete' || onDelete));
+  const controls = vmControls(vm, { busy, shutdownIgnored }).filter((control) => (inRow ? control.inRow : control.command.kind !== 'delete' || onDelete));
   return (
     <>
       {controls.map((control) => (

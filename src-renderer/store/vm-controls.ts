@@ -1,16 +1,19 @@
-import type { VmState } from '../../src-shared/vm';
+import { hasConsole, mayI, type VmAction as RuleAction, type VmFacts } from '../../src-shared/vm-rules';
 import type { VmAction } from './vms-slice';
 
-// Which buttons a VM offers in each state, and which of them its library row shows as well:
-// one table for the VM page and the library, so the two never disagree.
+// Which buttons a VM offers in its state, and which of them its library row shows as well:
+// one table for the VM page and the library. Whether a button may be pressed is the shared
+// rule's answer (src-shared/vm-rules.ts), the same the engine gives, with its reason on hover.
 
 export type VmCommand = { kind: 'action'; action: VmAction } | { kind: 'stop'; force: boolean } | { kind: 'delete' };
 
 export interface VmControl {
   label: string;
   command: VmCommand;
+  /** The rule the engine applies to it. */
+  rule: RuleAction;
   enabled: boolean;
-  /** A longer explanation, shown on hover. */
+  /** A longer explanation, shown on hover: what it does, or why it cannot be pressed now. */
   title?: string;
   danger?: boolean;
   /** Offered in the library row too, not only on the VM page. */
@@ -24,32 +27,39 @@ export interface VmControlContext {
   shutdownIgnored: boolean;
 }
 
-const LIVE: ReadonlySet<VmState> = new Set(['running', 'paused', 'shutting-down']);
+type Offer = Omit<VmControl, 'enabled'>;
 
-/** QEMU runs: the console and the screen are there, and the VM can be shut down. */
-export const isLive = (state: VmState): boolean => LIVE.has(state);
-
-export function vmControls(state: VmState, { busy, shutdownIgnored }: VmControlContext): VmControl[] {
-  if (!isLive(state)) {
+/** The buttons shown for a state; which are enabled, the rules say. */
+function offers(vm: VmFacts, shutdownIgnored: boolean): Offer[] {
+  const { state } = vm;
+  if (!hasConsole(state)) {
     return [
-      { label: state === 'saved' ? 'Resume' : 'Start', command: { kind: 'action', action: 'startVm' }, enabled: !busy && state !== 'starting', inRow: true },
-      ...(state === 'saved' ? [{ label: 'Discard saved state', command: { kind: 'stop', force: true } as const, enabled: !busy, title: 'Forget the saved state: the VM boots afresh next time', inRow: false }] : []),
-      { label: 'Delete…', command: { kind: 'delete' }, enabled: !busy, danger: true, inRow: false },
+      { label: state === 'saved' ? 'Resume' : 'Start', command: { kind: 'action', action: 'startVm' }, rule: 'start', inRow: true },
+      ...(state === 'saved' ? [{ label: 'Discard saved state', command: { kind: 'stop', force: true } as const, rule: 'discardSavedState' as const, title: 'Forget the saved state: the VM boots afresh next time', inRow: false }] : []),
+      { label: 'Delete…', command: { kind: 'delete' }, rule: 'delete', danger: true, inRow: false },
     ];
   }
   const shuttingDown = state === 'shutting-down';
   return [
-    { label: 'Shut down', command: { kind: 'stop', force: false }, enabled: !busy && !shuttingDown, inRow: true },
-    // While the guest is asked to power off (the shutdown call is busy waiting) force off is the way out.
-    { label: 'Force off', command: { kind: 'stop', force: true }, enabled: !busy || shuttingDown, inRow: shuttingDown || shutdownIgnored },
-    ...(state === 'shutting-down'
+    { label: 'Shut down', command: { kind: 'stop', force: false }, rule: 'shutDown', inRow: true },
+    { label: 'Force off', command: { kind: 'stop', force: true }, rule: 'forceOff', inRow: shuttingDown || shutdownIgnored || vm.orphaned },
+    ...(shuttingDown
       ? []
       : [
-          { label: 'Save state', command: { kind: 'action', action: 'saveVm' } as const, enabled: !busy, title: 'Save its memory to disk and stop it; Resume continues where it was', inRow: false },
+          { label: 'Save state', command: { kind: 'action', action: 'saveVm' } as const, rule: 'save' as const, title: 'Save its memory to disk and stop it; Resume continues where it was', inRow: false },
           state === 'running'
-            ? { label: 'Pause', command: { kind: 'action', action: 'pauseVm' } as const, enabled: !busy, inRow: false }
-            : { label: 'Resume', command: { kind: 'action', action: 'resumeVm' } as const, enabled: !busy, inRow: false },
+            ? { label: 'Pause', command: { kind: 'action', action: 'pauseVm' } as const, rule: 'pause' as const, inRow: false }
+            : { label: 'Resume', command: { kind: 'action', action: 'resumeVm' } as const, rule: 'resume' as const, inRow: false },
         ]),
-    { label: 'Reset', command: { kind: 'action', action: 'resetVm' }, enabled: !busy, inRow: false },
+    { label: 'Reset', command: { kind: 'action', action: 'resetVm' }, rule: 'reset', inRow: false },
   ];
+}
+
+export function vmControls(vm: VmFacts, { busy, shutdownIgnored }: VmControlContext): VmControl[] {
+  return offers(vm, shutdownIgnored).map((offer) => {
+    const verdict = mayI(offer.rule, vm);
+    // While the guest is asked to power off (the shutdown call is busy waiting) force off is the way out.
+    const waitsForIt = offer.rule === 'forceOff' && vm.state === 'shutting-down';
+    return { ...offer, enabled: verdict.ok && (!busy || waitsForIt), ...(verdict.ok ? {} : { title: verdict.reason }) };
+  });
 }

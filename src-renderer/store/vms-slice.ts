@@ -1,5 +1,5 @@
 import { HangarError } from '../../src-shared/errors';
-import type { VmChanges, VmProgress, VmSummary } from '../../src-shared/vm';
+import type { DeviceChange, NewDevice, VmChanges, VmDetails, VmProgress, VmSummary } from '../../src-shared/vm';
 import type { ApiClient } from '../api/client';
 import { whyNotAnIso, type FileDoor } from '../api/files';
 import type { SliceCreator } from './index';
@@ -26,11 +26,20 @@ export interface VmsSlice {
   stopVm(id: string, force: boolean): Promise<void>;
   deleteVm(id: string, keepDisks: boolean): Promise<void>;
   /** Puts an ISO (a path on the engine's machine) in the CD drive, or ejects it with null. */
-  changeMedia(id: string, iso: string | null): Promise<void>;
+  changeMedia(id: string, iso: string | null, cdrom?: string): Promise<void>;
   /** Puts a picked or dropped ISO file in the CD drive (sent to the engine first in a browser). */
-  insertIsoFile(id: string, file: File): Promise<void>;
-  /** Changes a stopped VM's settings; resolves true when they were taken. */
+  insertIsoFile(id: string, file: File, cdrom?: string): Promise<void>;
+  /** Changes a VM's name or machine settings; resolves true when they were taken. */
   updateVm(id: string, changes: VmChanges): Promise<boolean>;
+  /** A VM's details (its disks' sizes and files, where kept disks go), for its Settings. */
+  vmDetails: Record<string, VmDetails>;
+  loadVmDetails(id: string): Promise<void>;
+  /** Device changes, one at a time; each resolves true when the engine took it. */
+  addDevice(id: string, device: NewDevice): Promise<boolean>;
+  changeDevice(id: string, device: string, change: DeviceChange): Promise<boolean>;
+  /** Resolves with where a kept disk file went (null when deleted), or false when refused. */
+  removeDevice(id: string, device: string, keepFile: boolean): Promise<string | null | false>;
+  resizeDisk(id: string, device: string, sizeGiB: number): Promise<boolean>;
 }
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -91,15 +100,49 @@ export const createVmsSlice =
             throw error;
           }
         }),
-      changeMedia: (id, iso) => act(id, () => client.changeMedia({ vm: id, iso })),
-      insertIsoFile: (id, file) =>
+      changeMedia: (id, iso, cdrom) => act(id, () => client.changeMedia({ vm: id, iso, ...(cdrom ? { cdrom } : {}) })),
+      insertIsoFile: (id, file, cdrom) =>
         act(id, async () => {
           const refused = await whyNotAnIso(file, false);
           if (refused) throw new Error(refused);
-          return client.changeMedia({ vm: id, iso: (await files.isoPath(file, () => {})).path });
+          return client.changeMedia({ vm: id, iso: (await files.isoPath(file, () => {})).path, ...(cdrom ? { cdrom } : {}) });
         }),
       async updateVm(id, changes) {
         await act(id, () => client.updateVm({ vm: id, changes }));
+        return get().vmErrors[id] === undefined;
+      },
+      vmDetails: {},
+      async loadVmDetails(id) {
+        try {
+          const details = await client.getVm({ vm: id });
+          set((state) => ({ vmDetails: { ...state.vmDetails, [id]: details } }));
+        } catch (error) {
+          set((state) => ({ vmErrors: { ...state.vmErrors, [id]: message(error) } }));
+        }
+      },
+      async addDevice(id, device) {
+        await act(id, () => client.addDevice({ vm: id, device }));
+        void get().loadVmDetails(id);
+        return get().vmErrors[id] === undefined;
+      },
+      async changeDevice(id, device, change) {
+        await act(id, () => client.changeDevice({ vm: id, device, change }));
+        void get().loadVmDetails(id);
+        return get().vmErrors[id] === undefined;
+      },
+      async removeDevice(id, device, keepFile) {
+        let kept: string | null = null;
+        await act(id, async () => {
+          const result = await client.removeDevice({ vm: id, device, keepFile });
+          kept = result.keptFile;
+          return result.vm;
+        });
+        void get().loadVmDetails(id);
+        return get().vmErrors[id] === undefined ? kept : false;
+      },
+      async resizeDisk(id, device, sizeGiB) {
+        await act(id, () => client.resizeDisk({ vm: id, device, sizeGiB }));
+        void get().loadVmDetails(id);
         return get().vmErrors[id] === undefined;
       },
       deleteVm: (id, keepDisks) =>

@@ -56,7 +56,7 @@ describe('hangar VM verbs', () => {
     expect(spawnSync('qemu-img', ['create', '-f', 'vdi', source, '64M']).status).toBe(0);
     const imported = hangar('disk', 'import', source, '--name', 'Appliance', '--json');
     expect(imported.code).toBe(0);
-    expect(VmSummary.parse(JSON.parse(imported.stdout)).config?.disks).toEqual([{ file: 'disk-0.qcow2', format: 'qcow2', bus: 'virtio-blk' }]);
+    expect(VmSummary.parse(JSON.parse(imported.stdout)).config?.devices.disks).toMatchObject([{ id: 'disk0', file: 'disk-0.qcow2', format: 'qcow2', bus: 'virtio-blk', backing: null }]);
     const info = spawnSync('qemu-img', ['info', '--output=json', path.join(sandbox.root, 'data', 'vms', 'appliance', 'disk-0.qcow2')], { encoding: 'utf8' });
     expect(JSON.parse(info.stdout)).toMatchObject({ format: 'qcow2', 'virtual-size': 64 * 1024 * 1024 });
     expect(await fs.readFile(source)).toBeTruthy(); // the source is left as it was

@@ -397,7 +397,7 @@ describe('a disk that runs full half-way through an import', () => {
 
 describe('VmLibrary.create importing a disk onto a full library', () => {
   const importInto = (library: VmLibrary, source: string) =>
-    library.create(sampleDraft({ disks: [{ file: 'disk.qcow2', format: 'qcow2', bus: 'virtio-blk' }] }), async (staging) => {
+    library.create(sampleDraft(), async (staging) => {
       await img.convert(source, path.join(staging, 'disk.qcow2'));
     });
 

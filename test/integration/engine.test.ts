@@ -1,3 +1,4 @@
+import { bootOrderOf } from '../../src-shared/devices';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -92,9 +93,11 @@ describe('UEFI, TPM and the CD drive', () => {
     const other = path.join(sandbox.root, 'other.iso');
     await fs.copyFile(iso, other);
     const changed = await call(service, 'changeMedia', { vm: 'modern', iso: other });
-    expect(changed.config?.cdrom).toBe(other);
+    expect(changed.config?.devices.cdroms[0]?.iso).toBe(other);
     const ejected = await call(service, 'changeMedia', { vm: 'modern', iso: null });
-    expect(ejected.config).toMatchObject({ cdrom: null, bootFrom: 'disk' });
+    // Taking the install ISO out means the OS is installed: the disk boots first from now on.
+    expect(ejected.config?.devices.cdroms[0]?.iso).toBeNull();
+    expect(bootOrderOf(ejected.config!.devices)).toEqual(['disk0', 'cd0']);
     console.stop();
     await call(service, 'stopVm', { vm: 'modern', waitSeconds: 60 });
     expect((await call(service, 'getVm', { vm: 'modern' })).summary.state).toBe('stopped');

@@ -12,7 +12,7 @@ import { sortedVms } from '../../store/selectors';
 function VmRow({ vm }: { vm: VmSummary }) {
   const openVm = useAppStore((state) => state.openVm);
   const error = useAppStore((state) => state.vmErrors[vm.id]);
-  const facts = vm.broken ? vm.broken : vm.config ? `${vm.config.cpus} CPU · ${formatBytes(vm.config.memoryMiB * 1024 ** 2)}` : '';
+  const facts = vm.broken ? vm.broken : vm.config ? `${vm.config.machine.cpus} CPU · ${formatBytes(vm.config.machine.memoryMiB * 1024 ** 2)}` : '';
   return (
     <div className="vm-row" data-vm-id={vm.id}>
       <OsIcon os={vm.config?.os} />

@@ -2,6 +2,8 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useReducer, useRef, useState } from 'react';
+import { sshHostPort } from '../../../src-shared/network';
+import { mayI } from '../../../src-shared/vm-rules';
 import { SshUser, type TerminalTarget } from '../../../src-shared/terminal';
 import type { VmSummary } from '../../../src-shared/vm';
 import type { ApiClient } from '../../api/client';
@@ -44,15 +46,11 @@ export function TerminalPane({ vm }: { vm: VmSummary }) {
     };
   }, [session]);
 
-  const sshForward = vm.config?.nic.portForwards.find((forward) => forward.protocol === 'tcp' && forward.guestPort === 22);
   const userValid = SshUser.safeParse(user).success;
-  const sshBlocker = !sshForward
-    ? 'SSH needs a port forward to the guest’s port 22: add one in Settings (for example host port 2222 to guest port 22).'
-    : vm.state !== 'running'
-      ? 'SSH works while the VM runs: start it, and wait for its OS to boot.'
-      : !userValid
-        ? 'Type the user name to log in as.'
-        : null;
+  // The engine's own rule: an SSH forward (guest port 22) and a running VM.
+  const sshVerdict = mayI('openSsh', vm);
+  const sshPort = vm.config ? sshHostPort(vm.config.devices.nics) : null;
+  const sshBlocker = !sshVerdict.ok ? sshVerdict.reason : !userValid ? 'Type the user name to log in as.' : null;
   const live = Boolean(session && !session.ended);
 
   const open = (target: TerminalTarget): void => {
@@ -86,7 +84,7 @@ export function TerminalPane({ vm }: { vm: VmSummary }) {
         >
           <label htmlFor={`ssh-user-${vm.id}`}>User</label>
           <input id={`ssh-user-${vm.id}`} type="text" value={user} autoComplete="username" spellCheck={false} placeholder="user name" size={12} onChange={(event) => setUser(event.target.value.trim())} />
-          <button type="submit" disabled={sshBlocker !== null} aria-describedby={`ssh-why-${vm.id}`} title={sshBlocker ?? `ssh -p ${sshForward?.hostPort} ${user}@127.0.0.1`}>
+          <button type="submit" disabled={sshBlocker !== null} aria-describedby={`ssh-why-${vm.id}`} title={sshBlocker ?? `ssh -p ${sshPort} ${user}@127.0.0.1`}>
             SSH into the guest
           </button>
         </form>
@@ -110,7 +108,7 @@ export function TerminalPane({ vm }: { vm: VmSummary }) {
         )}
       </div>
       <p className="field-hint" id={`ssh-why-${vm.id}`}>
-        {sshBlocker ?? `SSH runs ssh -p ${sshForward?.hostPort} ${user}@127.0.0.1 on this machine.`}
+        {sshBlocker ?? `SSH runs ssh -p ${sshPort} ${user}@127.0.0.1 on this machine.`}
       </p>
       <p className="terminal-status" role="status">
         {session ? (session.ended ?? session.title) : 'Open an SSH session in the guest, or a shell on this machine.'}

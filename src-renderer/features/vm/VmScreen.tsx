@@ -53,7 +53,7 @@ export function VmScreen() {
       )}
       {vm.config && (
         <p className="vm-facts">
-          {vm.config.cpus} CPU · {formatBytes(vm.config.memoryMiB * 1024 ** 2)} · {vm.config.firmware === 'uefi' ? 'UEFI' : 'BIOS'}
+          {vm.config.machine.cpus} CPU · {formatBytes(vm.config.machine.memoryMiB * 1024 ** 2)} · {vm.config.machine.firmware === 'uefi' ? 'UEFI' : 'BIOS'}
           {vm.accelerator ? ` · ${vm.accelerator === 'kvm' ? 'KVM' : 'software emulation'}` : ''}
         </p>
       )}
@@ -62,7 +62,7 @@ export function VmScreen() {
           <VmControlButtons vm={vm} onDelete={() => setConfirmDelete(true)} />
         </div>
       )}
-      {vm.config && !vm.broken && <MediaControl vm={vm} />}
+      {vm.config && !vm.broken && vm.config.devices.cdroms.map((cd, index) => <MediaControl key={cd.id} vm={vm} cd={cd} label={index === 0 ? 'CD drive' : `CD drive ${index + 1}`} />)}
       {confirmDelete && (
         <div className="confirm" role="alertdialog" aria-labelledby="delete-title">
           <p id="delete-title">Delete “{vm.name}”?</p>

@@ -1,12 +1,12 @@
 import type { ReactNode } from 'react';
 import type { VmSummary } from '../../../src-shared/vm';
 import { useAppStore } from '../../store/react';
-import { isLive } from '../../store/vm-controls';
+import { hasConsole } from '../../../src-shared/vm-rules';
 import type { VmTab } from '../../store/ui-slice';
 import { ConsolePane } from '../console/ConsolePane';
 import { ScreenPane } from '../screen/ScreenPane';
 import { TerminalPane } from '../terminal/TerminalPane';
-import { SettingsPane } from './SettingsPane';
+import { SettingsPane } from './settings/SettingsPane';
 
 interface TabSpec {
   tab: VmTab;
@@ -27,7 +27,7 @@ export function VmTabs({ vm }: { vm: VmSummary }) {
   const current = useAppStore((state) => state.vmTab);
   const showVmTab = useAppStore((state) => state.showVmTab);
   // Shutting down, QEMU still runs: the guest may print and take keys until it is off.
-  const live = isLive(vm.state);
+  const live = hasConsole(vm.state);
   const active = TABS.find((spec) => spec.tab === current) ?? (TABS[0] as TabSpec);
   const move = (step: number): void => {
     const index = TABS.indexOf(active);

@@ -1,7 +1,7 @@
 import { useAppStore } from '../../store/react';
 import type { DraftJudgement } from '../../store/wizard-judge';
 import type { WizardDraft } from '../../store/wizard-slice';
-import { Field, typedNumber } from './Field';
+import { Field, typedNumber } from '../../components/Field';
 
 // Step 3: disk bus, network card, an SSH port forward and the firmware, with a warning when
 // the chosen firmware cannot boot the ISO.

@@ -4,7 +4,7 @@ import { osTitle } from '../../../src-shared/vm-naming';
 import { OpenIsoButton } from '../../components/OpenIsoButton';
 import { useAppStore } from '../../store/react';
 import type { MediaKind } from '../../store/wizard-slice';
-import { Field } from './Field';
+import { Field } from '../../components/Field';
 
 // Step 1: what the VM starts from. An ISO (dropped, chosen or typed), a disk image to
 // import, or nothing; a sending on its way can be stopped here.

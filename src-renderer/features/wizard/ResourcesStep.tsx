@@ -3,7 +3,7 @@ import { DISK_NONE, LIMITS } from '../../../src-shared/limits';
 import type { HostCapacity } from '../../../src-shared/sizing';
 import { useAppStore } from '../../store/react';
 import type { DraftJudgement } from '../../store/wizard-judge';
-import { Field, shownNumber, typedNumber } from './Field';
+import { Field, shownNumber, typedNumber } from '../../components/Field';
 
 // Step 2: name, CPUs, memory and disk. Each field is judged as it is typed (wizard-judge.ts,
 // the engine's own rules) and says what is wrong under itself.

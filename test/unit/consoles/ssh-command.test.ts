@@ -3,17 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { sshCommand } from '../../../src-main/consoles/terminals';
 import type { HangarError } from '../../../src-shared/errors';
 import type { PortForward, VmDetails, VmState } from '../../../src-shared/vm';
-import { sampleConfig } from '../vms/sample';
+import { sampleConfig, withDevices } from '../vms/sample';
 
 // The ssh command line for a VM, and what ssh itself makes of it (`ssh -G` prints the
 // settings it would use, without connecting).
 
 function details({ state = 'running', forwards, dir = '/home/ann/.local/share/hangar/vms/debian-12' }: { state?: VmState; forwards: PortForward[]; dir?: string }): VmDetails {
-  const config = sampleConfig({ nic: { model: 'virtio-net', portForwards: forwards } });
+  const config = withDevices(sampleConfig(), { nics: [{ id: 'nic0', model: 'virtio-net', network: 'user', mac: '52:54:00:12:34:56', portForwards: forwards }] });
   return {
-    summary: { id: config.id, name: config.name, state, broken: null, problem: null, config, accelerator: 'kvm', pid: state === 'stopped' ? null : 4242 },
+    summary: { id: config.id, name: config.name, state, broken: null, problem: null, config, accelerator: 'kvm', pid: state === 'stopped' ? null : 4242, orphaned: false },
     argv: null,
     dir,
+    disks: [],
+    keptDisksDir: '/home/ann/.local/share/hangar/kept-disks',
   };
 }
 

@@ -3,6 +3,7 @@ import type { VmConfig } from '../../../src-shared/vm';
 import { buildQemuArgv, runPaths } from '../../../src-main/qemu/argv';
 import { KeeperMessage, KeeperRequest, LastRun, LaunchSpec, SavedState, keeperFiles, savedFiles } from '../../../src-main/qemu/keeper/protocol';
 import { checkSocketPath } from '../../../src-main/qemu/keeper/save-restore';
+import { sampleConfig, withDevices, withMachine } from '../vms/sample';
 
 // The pure parts of save and restore: what may cross the keeper's socket, the files' schemas,
 // the machine a saved VM resumes on, and the socket path limit.
@@ -74,23 +75,8 @@ describe('saved.json', () => {
 });
 
 describe('the machine a saved VM resumes on', () => {
-  const config: VmConfig = {
-    schema: 2,
-    id: 'tiny',
-    name: 'Tiny',
-    createdAt: '2026-11-25T00:00:00.000Z',
-    machine: 'q35',
-    firmware: 'bios',
-    cpus: 1,
-    memoryMiB: 256,
-    disks: [],
-    cdrom: null,
-    bootFrom: 'disk',
-    nic: { model: 'virtio-net', portForwards: [] },
-    tpm: false,
-    os: null,
-  };
-  const plan = { config, vmDir: '/vms/tiny', run: runPaths('/run/tiny'), accelerator: 'tcg' as const, uefiCode: null, directIo: true, sandbox: true };
+  const config: VmConfig = withDevices(withMachine(sampleConfig({ id: 'tiny', name: 'Tiny', pciSlots: {} }), { type: 'q35', firmware: 'bios', cpus: 1, memoryMiB: 256, hotplugPorts: 0 }), { disks: [], cdroms: [] });
+  const plan = { config, vmDir: '/vms/tiny', run: runPaths('/run/tiny'), accelerator: 'tcg' as const, uefiCode: null, directIo: new Set<string>(), sandbox: true };
   const machineOf = (argv: string[]): string | undefined => argv[argv.indexOf('-machine') + 1];
 
   it('is the alias when nothing is pinned', () => {

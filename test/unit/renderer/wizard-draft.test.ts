@@ -61,7 +61,7 @@ describe('judgeDraft', () => {
   it.each([
     { change: { name: '' }, field: 'name', says: 'Give the VM a name.' },
     { change: { name: '   ' }, field: 'name', says: 'Give the VM a name.' },
-    { change: { name: 'two\nlines' }, field: 'name', says: 'A VM name cannot contain control characters (such as new lines or tabs).' },
+    { change: { name: 'two\nlines' }, field: 'name', says: 'A VM name cannot contain control characters (such as new lines or tabs) or text-direction marks.' },
     { change: { cpus: 0 }, field: 'cpus', says: 'The CPUs must be at least 1.' },
     { change: { cpus: -5 }, field: 'cpus', says: 'The CPUs must be at least 1.' },
     { change: { cpus: 1.5 }, field: 'cpus', says: 'The CPUs must be a whole number (from 1 to 256), not 1.5.' },

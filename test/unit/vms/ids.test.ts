@@ -63,10 +63,17 @@ describe('validVmName', () => {
     ['a NUL', 'first\u0000second'],
     ['DEL', 'first\u007fsecond'],
     ['an escape sequence', 'red \u001b[31m text'],
+    // Bidirectional overrides make a name read otherwise than it is ("gpj.exe" shown as "exe.jpg").
+    ['a right-to-left override (U+202E)', 'invoice\u202Egpj.exe'],
+    ['a left-to-right embedding (U+202A)', 'a\u202Ab'],
+    ['a pop directional formatting (U+202C)', 'a\u202Cb'],
+    ['a first-strong isolate (U+2068)', 'a\u2068b'],
+    ['a right-to-left mark (U+200F)', 'a\u200Fb'],
+    ['an Arabic letter mark (U+061C)', 'a\u061Cb'],
   ])('refuses a name with %s inside it', (_what, raw) => {
     const error = nameError(raw);
     expect(error.code).toBe('VM_NAME_INVALID');
-    expect(error.message).toBe('A VM name cannot contain control characters (such as new lines or tabs).');
+    expect(error.message).toBe('A VM name cannot contain control characters (such as new lines or tabs) or text-direction marks.');
   });
 
   // Regression (was a bug): only C0 controls and DEL are refused; the Unicode line breaks NEL

@@ -8,6 +8,8 @@ import type { VmConfig } from '../../../src-shared/vm';
 import { VM_JSON, VmLibrary } from '../../../src-main/vms/library';
 import { parseVmJson } from '../../../src-main/vms/schema';
 import { sampleDraft } from './sample';
+
+const sampleDisk = sampleDraft().devices.disks[0]!;
 import { refusal } from '../../support/refusal';
 
 let root: string;
@@ -48,7 +50,7 @@ describe('VmLibrary.create', () => {
   it('makes a 0700 folder with a 0600 vm.json that reads back as the returned definition', async () => {
     const before = Date.now();
     const config = await library.create(sampleDraft({ name: '  Debian 12  ' }));
-    expect(config).toMatchObject({ ...sampleDraft(), schema: 2, id: 'debian-12', name: 'Debian 12' });
+    expect(config).toMatchObject({ ...sampleDraft(), schema: 3, id: 'debian-12', name: 'Debian 12' });
     expect(Date.parse(config.createdAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(config.createdAt)).toBeLessThanOrEqual(Date.now() + 1000);
 
@@ -97,7 +99,7 @@ describe('VmLibrary.create', () => {
     ['', 'Give the VM a name.'],
     ['   ', 'Give the VM a name.'],
     ['a'.repeat(500), 'A VM name can be at most 100 characters.'],
-    ['two\nlines', 'A VM name cannot contain control characters (such as new lines or tabs).'],
+    ['two\nlines', 'A VM name cannot contain control characters (such as new lines or tabs) or text-direction marks.'],
   ])('refuses the name %j with VM_NAME_INVALID before making anything', async (name, message) => {
     const error = await refusal(library.create(sampleDraft({ name })));
     expect(error.code).toBe('VM_NAME_INVALID');
@@ -106,7 +108,7 @@ describe('VmLibrary.create', () => {
   });
 
   it('refuses an invalid definition before making anything', async () => {
-    await expect(library.create(sampleDraft({ cpus: 0 }))).rejects.toMatchObject({ code: 'BAD_SETTINGS', message: expect.stringMatching(/cpus/) });
+    await expect(library.create(sampleDraft({ machine: { ...sampleDraft().machine, cpus: 0 } }))).rejects.toMatchObject({ code: 'BAD_SETTINGS', message: expect.stringMatching(/cpus/) });
     expect(await library.list()).toEqual([]);
     // Not even the vms folder was made.
     await expect(listing(path.join(root, 'vms'))).rejects.toThrow(/ENOENT/);
@@ -238,7 +240,7 @@ describe('VmLibrary.list, find and get', () => {
     const error = await refusal(library.get('broken'));
     expect(error.code).toBe('VM_BROKEN');
     expect(error.message).toBe(`The VM "broken" cannot be loaded: ${entries[1]?.broken}`);
-    await expect(library.update('broken', (config) => ({ ...config, cpus: 4 }))).rejects.toMatchObject({ code: 'VM_BROKEN' });
+    await expect(library.update('broken', (config) => ({ ...config, machine: { ...config.machine, cpus: 4 } }))).rejects.toMatchObject({ code: 'VM_BROKEN' });
 
     expect((await fs.readFile(badFile)).equals(garbage)).toBe(true);
     expect((await fs.stat(badFile)).mtimeMs).toBe(badStats.mtimeMs);
@@ -280,7 +282,7 @@ describe('VmLibrary.list, find and get', () => {
   it('names the field when vm.json is JSON but not a valid definition', async () => {
     const config = await library.create(sampleDraft({ name: 'Bad CPUs' }));
     const file = path.join(library.vmDir(config.id), VM_JSON);
-    await fs.writeFile(file, JSON.stringify({ ...config, cpus: 0 }));
+    await fs.writeFile(file, JSON.stringify({ ...config, machine: { ...config.machine, cpus: 0 } }));
     const [entry] = await library.list();
     expect(entry?.broken).toMatch(/^vm\.json is not a valid VM definition: .*cpus/);
   });
@@ -303,8 +305,9 @@ describe('VmLibrary.list, find and get', () => {
 describe('VmLibrary.update', () => {
   it('changes fields, keeps id and schema, and leaves only vm.json in the folder', async () => {
     const config = await library.create(sampleDraft());
-    const updated = await library.update('Debian 12', (current) => ({ ...current, cpus: 8, memoryMiB: 4096, cdrom: null, bootFrom: 'disk' }));
-    expect(updated).toEqual({ ...config, cpus: 8, memoryMiB: 4096, cdrom: null, bootFrom: 'disk' });
+    const change = (current: VmConfig): VmConfig => ({ ...current, machine: { ...current.machine, cpus: 8, memoryMiB: 4096 }, devices: { ...current.devices, cdroms: [{ ...current.devices.cdroms[0]!, iso: null }] } });
+    const updated = await library.update('Debian 12', change);
+    expect(updated).toEqual(change(config));
     const file = path.join(library.vmDir(config.id), VM_JSON);
     expect(parseVmJson(await fs.readFile(file, 'utf8'))).toEqual({ ok: true, config: updated, migrated: false });
     expect(await mode(file)).toBe(0o600);
@@ -327,7 +330,7 @@ describe('VmLibrary.update', () => {
     const other = await library.create(sampleDraft({ name: 'Fedora' }));
     const file = path.join(library.vmDir(other.id), VM_JSON);
     const before = await fs.readFile(file);
-    const error = await refusal(library.update('Fedora', (current) => ({ ...current, name: 'debian 12', cpus: 16 })));
+    const error = await refusal(library.update('Fedora', (current) => ({ ...current, name: 'debian 12', machine: { ...current.machine, cpus: 16 } })));
     expect(error.code).toBe('VM_NAME_TAKEN');
     expect(error.message).toBe('There is already a VM called "debian 12". Choose another name.');
     expect((await fs.readFile(file)).equals(before)).toBe(true);
@@ -349,7 +352,7 @@ describe('VmLibrary.update', () => {
     const config = await library.create(sampleDraft());
     const file = path.join(library.vmDir(config.id), VM_JSON);
     const before = await fs.readFile(file);
-    await expect(library.update(config.id, (current) => ({ ...current, cpus: 0 }))).rejects.toThrow(/cpus/);
+    await expect(library.update(config.id, (current) => ({ ...current, machine: { ...current.machine, cpus: 0 } }))).rejects.toThrow(/cpus/);
     expect((await fs.readFile(file)).equals(before)).toBe(true);
     expect(await listing(library.vmDir(config.id))).toEqual([VM_JSON]);
   });
@@ -363,11 +366,14 @@ describe('VmLibrary.remove', () => {
   it('with keepDisks moves the VM\'s own disks to kept-disks/<id>/ and deletes the folder', async () => {
     const config = await library.create(
       sampleDraft({
-        disks: [
-          { file: 'disk.qcow2', format: 'qcow2', bus: 'virtio-blk' },
-          { file: 'data.raw', format: 'raw', bus: 'sata' },
-          { file: path.join(root, 'elsewhere.qcow2'), format: 'qcow2', bus: 'sata' },
-        ],
+        devices: {
+          ...sampleDraft().devices,
+          disks: [
+            { ...sampleDisk, id: 'disk0', file: 'disk.qcow2', bus: 'virtio-blk' },
+            { ...sampleDisk, id: 'disk1', file: 'data.raw', format: 'raw', bus: 'sata' },
+            { ...sampleDisk, id: 'disk2', file: path.join(root, 'elsewhere.qcow2'), bus: 'sata' },
+          ],
+        },
       }),
       async (staging) => {
         await fs.writeFile(path.join(staging, 'disk.qcow2'), 'system disk');
@@ -390,7 +396,7 @@ describe('VmLibrary.remove', () => {
   });
 
   it('with keepDisks but no disk of its own keeps nothing and says so', async () => {
-    await library.create(sampleDraft({ disks: [] }));
+    await library.create(sampleDraft({ devices: { ...sampleDraft().devices, disks: [] } }));
     expect(await library.remove('debian-12', true)).toEqual({ keptDisksDir: null });
     expect(await listing(root)).toEqual(['vms']);
   });

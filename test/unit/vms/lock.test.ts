@@ -175,9 +175,9 @@ describe('VmLibrary.update and the lock', () => {
     const library = new VmLibrary(root);
     const config = await library.create(sampleDraft());
     const running = await acquireLock(library.vmDir(config.id), config.name, 'running', await liveChild());
-    const updated = await library.update(config.id, (current) => ({ ...current, cdrom: null }), { whileRunning: true });
-    expect(updated.cdrom).toBeNull();
-    expect((await library.get(config.id)).config.cdrom).toBeNull();
+    const updated = await library.update(config.id, (current) => ({ ...current, os: null }), { whileRunning: true });
+    expect(updated.os).toBeNull();
+    expect((await library.get(config.id)).config.os).toBeNull();
     expect(await readLock(library.vmDir(config.id))).toEqual(running.info);
   });
 
@@ -186,10 +186,10 @@ describe('VmLibrary.update and the lock', () => {
     const config = await library.create(sampleDraft());
     const pid = await liveChild();
     await acquireLock(library.vmDir(config.id), config.name, 'running', pid);
-    const error = await refusal(library.update(config.id, (current) => ({ ...current, cdrom: null })));
+    const error = await refusal(library.update(config.id, (current) => ({ ...current, os: null })));
     expect(error.code).toBe('VM_RUNNING');
     expect(error.message).toBe(`The VM "Debian 12" is running (process ${pid}).`);
-    expect((await library.get(config.id)).config.cdrom).toBe('/isos/debian-12.iso');
+    expect((await library.get(config.id)).config.os).toEqual({ family: 'debian', name: 'Debian 12' });
   });
 
   it.each(['changing', 'deleting'] as const)('whileRunning does not pass a %s lock: VM_BUSY, nothing changed', async (purpose) => {
@@ -197,17 +197,17 @@ describe('VmLibrary.update and the lock', () => {
     const config = await library.create(sampleDraft());
     const pid = await liveChild();
     const held = await acquireLock(library.vmDir(config.id), config.name, purpose, pid);
-    const error = await refusal(library.update(config.id, (current) => ({ ...current, cdrom: null }), { whileRunning: true }));
+    const error = await refusal(library.update(config.id, (current) => ({ ...current, os: null }), { whileRunning: true }));
     expect(error.code).toBe('VM_BUSY');
     expect(error.message).toContain(`(process ${pid})`);
-    expect((await library.get(config.id)).config.cdrom).toBe('/isos/debian-12.iso');
+    expect((await library.get(config.id)).config.os).toEqual({ family: 'debian', name: 'Debian 12' });
     expect(await readLock(library.vmDir(config.id))).toEqual(held.info);
   });
 
   it('releases its own lock after the change, and after a failed change', async () => {
     const library = new VmLibrary(root);
     const config = await library.create(sampleDraft());
-    await library.update(config.id, (current) => ({ ...current, cpus: 4 }));
+    await library.update(config.id, (current) => ({ ...current, machine: { ...current.machine, cpus: 4 } }));
     expect(await readLock(library.vmDir(config.id))).toBeNull();
     await expect(
       library.update(config.id, () => {

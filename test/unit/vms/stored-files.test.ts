@@ -35,7 +35,7 @@ async function storeIso(name: string, bytes: number): Promise<string> {
 /** A VM made and deleted with --keep-disks, as VmLibrary does it: its disk lands in kept-disks/<id>/. */
 async function keptDiskOf(name: string, bytes: number): Promise<string> {
   const library = new VmLibrary(root);
-  const config = await library.create(sampleDraft({ name, disks: [{ file: 'disk-0.qcow2', format: 'qcow2', bus: 'virtio-blk' }] }), async (staging) => {
+  const config = await library.create(sampleDraft({ name, devices: { ...sampleDraft().devices, disks: [{ ...sampleDraft().devices.disks[0]!, file: 'disk-0.qcow2' }] } }), async (staging) => {
     await fs.writeFile(path.join(staging, 'disk-0.qcow2'), Buffer.alloc(bytes, 2));
   });
   const { keptDisksDir } = await library.remove(config.id, true);
@@ -55,10 +55,10 @@ describe('listStoredFiles', () => {
     await fs.writeFile(path.join(isoDir, '.index.json'), '{}');
     const disk = await keptDiskOf('Old Debian', 3000);
     const vms: VmMedia[] = [
-      { name: 'Debian 12', cdrom: debian },
-      { name: 'Debian again', cdrom: debian },
-      { name: 'Elsewhere', cdrom: '/home/me/other.iso' },
-      { name: 'Empty drive', cdrom: null },
+      { name: 'Debian 12', isos: [debian] },
+      { name: 'Debian again', isos: [debian] },
+      { name: 'Elsewhere', isos: ['/home/me/other.iso'] },
+      { name: 'Empty drive', isos: [] },
     ];
     const listed = StoredFiles.parse(await listStoredFiles(root, vms));
     expect(listed.isos).toEqual([
@@ -73,7 +73,7 @@ describe('listStoredFiles', () => {
 describe('removeStoredFile', () => {
   it('removes an ISO no VM uses', async () => {
     const iso = await storeIso('spare.iso', 40_000);
-    await removeStoredFile(root, iso, [{ name: 'Other', cdrom: '/elsewhere.iso' }]);
+    await removeStoredFile(root, iso, [{ name: 'Other', isos: ['/elsewhere.iso'] }]);
     await expect(fs.stat(iso)).rejects.toThrow();
   });
 
@@ -86,7 +86,7 @@ describe('removeStoredFile', () => {
 
   it('refuses an ISO a VM still has in its CD drive, and says which VM', async () => {
     const iso = await storeIso('debian.iso', 40_000);
-    const error = await refusal(removeStoredFile(root, iso, [{ name: 'Debian 12', cdrom: iso }]));
+    const error = await refusal(removeStoredFile(root, iso, [{ name: 'Debian 12', isos: [iso] }]));
     expect(error.code).toBe('FILE_IN_USE');
     expect(error.message).toBe(`debian.iso is in the CD drive of "Debian 12". Eject it there (or delete that VM) first, then remove it.`);
     expect((await fs.stat(iso)).isFile()).toBe(true);

@@ -1,0 +1,60 @@
+import { useState } from 'react';
+import type { DeviceKind, DiskBus } from '../../../../src-shared/devices';
+import type { VmSummary } from '../../../../src-shared/vm';
+import { mayChangeDevice } from '../../../../src-shared/vm-rules';
+import { useAppStore } from '../../../store/react';
+
+/**
+ * Remove a device, after asking. A disk's image in the VM folder is deleted, or kept (moved
+ * to the kept disks, listed under Storage); a disk kept elsewhere is never touched.
+ */
+export function RemoveDevice({ vm, device, label, file }: { vm: VmSummary; device: { kind: DeviceKind; id: string; bus?: DiskBus }; label: string; file?: string | null }) {
+  const removeDevice = useAppStore((state) => state.removeDevice);
+  const busy = useAppStore((state) => Boolean(state.vmBusy[vm.id]));
+  const [asking, setAsking] = useState(false);
+  const [keepFile, setKeepFile] = useState(true);
+  const [kept, setKept] = useState<string | null>(null);
+  const allowed = mayChangeDevice(vm, 'remove', { kind: device.kind, ...(device.bus ? { bus: device.bus } : {}) });
+  if (!asking) {
+    return (
+      <>
+        <button type="button" className="danger" disabled={busy || !allowed.ok} title={allowed.ok ? undefined : allowed.reason} onClick={() => setAsking(true)}>
+          Remove…
+        </button>
+        {kept && (
+          <span className="field-hint" role="status">
+            Kept in {kept}
+          </span>
+        )}
+      </>
+    );
+  }
+  return (
+    <div className="confirm" role="alertdialog" aria-label={`Remove ${label}?`}>
+      <p>Remove {label}?</p>
+      {device.kind === 'disk' && file && (
+        <label>
+          <input type="checkbox" checked={keepFile} onChange={(event) => setKeepFile(event.target.checked)} /> Keep its image (moved to the kept disks, under Storage)
+        </label>
+      )}
+      {device.kind === 'disk' && file === null && <p className="field-hint">Its image is kept outside the VM folder and stays where it is.</p>}
+      <div className="confirm-actions">
+        <button type="button" onClick={() => setAsking(false)}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="danger"
+          onClick={() => {
+            setAsking(false);
+            void removeDevice(vm.id, device.id, keepFile).then((result) => {
+              if (typeof result === 'string' && file) setKept(result);
+            });
+          }}
+        >
+          Remove
+        </button>
+      </div>
+    </div>
+  );
+}
