@@ -13,6 +13,7 @@ import { checkHost } from '../host/report';
 import { runtimeRoot } from '../qemu/supervisor';
 import { isoStoreDir, libraryRoot, vmStoreDir } from '../vms/paths';
 import { EventHub } from './events';
+import { singleFlight } from './single-flight';
 
 export interface ServiceOptions {
   /** Which front door this service answers through (each door runs its own service). */
@@ -69,6 +70,10 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     return connection;
   };
 
+  // Every window lists the library on start and after changes; many lists at once (many
+  // tabs, or one client in a loop) share a read instead of each opening every vm.json.
+  const listVms = singleFlight(async () => (await engine()).listVms());
+
   const api: HangarHandlers = {
     async getAppInfo() {
       return { name: 'Hangar', version, door, platform: `${process.platform}-${process.arch}` };
@@ -82,7 +87,7 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
         throw new HangarError('HOST_CHECK_FAILED', `The host check could not finish: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
-    listVms: async () => (await engine()).listVms(),
+    listVms: () => listVms(),
     getVm: async ({ vm }) => (await engine()).getVm(vm),
     createVm: async (request) => (await engine()).defineVm(request),
     inspectIso: async ({ path }) => inspectIso(path),
