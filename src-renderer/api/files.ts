@@ -21,7 +21,7 @@ export function bridgeFileDoor(pathForFile: (file: File) => string): FileDoor {
   };
 }
 
-export function uploadFileDoor(origin: string, token: string): FileDoor {
+export function uploadFileDoor(origin: string): FileDoor {
   return {
     uploads: true,
     isoPath: (file, onProgress) =>
@@ -29,7 +29,6 @@ export function uploadFileDoor(origin: string, token: string): FileDoor {
         // XMLHttpRequest, not fetch: only it reports upload progress.
         const request = new XMLHttpRequest();
         request.open('PUT', `${origin}/upload/iso?name=${encodeURIComponent(file.name)}`);
-        request.setRequestHeader('Authorization', `Bearer ${token}`);
         request.setRequestHeader('Content-Type', 'application/octet-stream');
         request.upload.addEventListener('progress', (event) => {
           if (event.lengthComputable) onProgress(event.loaded / event.total);
