@@ -12,7 +12,7 @@ import { QmpClient, QmpError } from '../qmp';
 import { errorLines, explainQemuFailure } from '../qemu-errors';
 import { runPaths } from '../argv';
 import { initialTracker, track, type Tracker, type TrackerInput } from '../vm-state';
-import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, savedFiles, type KeeperMessage, type LastRun, type SaveReply, type StartReport } from './protocol';
+import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, qmpArgumentsProblem, savedFiles, type KeeperMessage, type LastRun, type SaveReply, type StartReport } from './protocol';
 import { RestoreFailure, restoreVmState, saveVmState } from './save-restore';
 
 const SCROLLBACK_BYTES = 256 * 1024;
@@ -230,6 +230,11 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       return;
     }
     const reply = (message: KeeperMessage): void => void client.write(JSON.stringify(message) + '\n');
+    const refusal = request.type === 'qmp' ? qmpArgumentsProblem(request.execute, request.arguments, runDir) : null;
+    if (refusal) {
+      reply({ type: 'reply', id: request.id, ok: false, error: { qmpClass: 'HangarError', code: 'BAD_REQUEST', message: refusal } });
+      return;
+    }
     if (request.type === 'save') {
       try {
         reply({ type: 'reply', id: request.id, ok: true, value: await save() });
