@@ -68,7 +68,7 @@ function startConsoleCli(vm: string): { child: ChildProcessWithoutNullStreams; s
   let tail = '';
   let received = 0;
   const found = new Set<string>();
-  const watched = new Set<string>([FELL_BEHIND, 'Connected to', FLOOD_LINE, 'Detached']);
+  const watched = new Set<string>([FELL_BEHIND, 'Connected to', FLOOD_LINE, 'Detached', 'flood-42-over']);
   const take = (chunk: Buffer): void => {
     received += chunk.length;
     tail = (tail + chunk.toString('latin1')).slice(-64 * 1024);
@@ -165,6 +165,7 @@ describe('a serial flood', () => {
     await after.type('echo flood-$((40+2))-over\n');
     await after.waitFor(/flood-42-over/, 60_000);
     after.stop();
+    await cli.waitFor('flood-42-over', 30_000); // the CLI follows on after the gap
     expect(await detach(cli.child)).toBe(0);
     expect(cli.seen('Detached')).toBe(true);
     expect((await call(service, 'getVm', { vm: 'flood' })).summary).toMatchObject({ state: 'running', problem: null });
