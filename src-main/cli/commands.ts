@@ -411,6 +411,8 @@ export const commands: readonly CliCommand[] = [
           input.off('end', onEnd);
           if (input.isTTY && wasRaw !== undefined) input.setRawMode?.(false);
           input.pause();
+          // A paused stdin pipe or terminal still holds the process open: let it end here.
+          (input as { unref?: () => void }).unref?.();
           io.err(message);
           resolve(code);
         };

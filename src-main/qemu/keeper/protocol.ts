@@ -117,6 +117,51 @@ export type KeeperMessage = z.infer<typeof KeeperMessage>;
 
 /** The QMP commands other processes may send through the keeper: what the engine needs, nothing more. */
 export const ALLOWED_QMP = ['query-status', 'system_powerdown', 'system_reset', 'stop', 'cont', 'quit', 'eject', 'blockdev-change-medium', 'screendump', 'query-block'] as const;
+export type AllowedQmp = (typeof ALLOWED_QMP)[number];
+
+/** The CD drive's device id, as qemu/argv.ts names it: the one drive whose medium may change. */
+const CD_DEVICE = 'cd0';
+/** What qemu/screendump.ts names its pictures, directly in the run folder. */
+const SCREENSHOT_NAME = /^screenshot-[0-9a-f]+\.png$/;
+
+/**
+ * Why the keeper will not pass these arguments on to QEMU, in words, or null when they are
+ * exactly what Hangar itself sends. A name alone is not enough: screendump writes any file
+ * QEMU may write, and blockdev-change-medium opens anything QEMU can (an image format that
+ * names a backing file, a json: or nbd: pseudo-path).
+ */
+export function qmpArgumentsProblem(execute: AllowedQmp, args: Record<string, unknown> | undefined, runDir: string): string | null {
+  const given = args ?? {};
+  const keys = Object.keys(given);
+  const refuse = (why: string): string => `The VM's keeper refuses ${execute}: ${why}.`;
+  const onlyKeys = (allowed: readonly string[]): string | null => {
+    const extra = keys.filter((key) => !allowed.includes(key));
+    return extra.length > 0 ? refuse(`it takes no ${extra.map((key) => `"${key}"`).join(', ')} argument`) : null;
+  };
+  switch (execute) {
+    case 'eject':
+      if (given.id !== CD_DEVICE) return refuse(`only the CD drive (id "${CD_DEVICE}") can be emptied`);
+      if (given.force !== undefined && typeof given.force !== 'boolean') return refuse('"force" is true or false');
+      return onlyKeys(['id', 'force']);
+    case 'blockdev-change-medium': {
+      if (given.id !== CD_DEVICE) return refuse(`only the CD drive (id "${CD_DEVICE}") takes a new medium`);
+      const file = given.filename;
+      // An absolute path cannot be read as a protocol (json:, nbd://): QEMU takes a leading / as a file.
+      if (typeof file !== 'string' || !path.isAbsolute(file) || file.includes('\0') || file.length > 4096) return refuse('the image must be given by its absolute path');
+      if (given.format !== 'raw') return refuse('the CD takes a raw image (an ISO) only, with "format" set to "raw"');
+      if (given['read-only-mode'] !== 'read-only') return refuse('the CD is opened read-only ("read-only-mode": "read-only")');
+      return onlyKeys(['id', 'filename', 'format', 'read-only-mode']);
+    }
+    case 'screendump': {
+      const file = given.filename;
+      if (typeof file !== 'string' || path.dirname(file) !== path.resolve(runDir) || !SCREENSHOT_NAME.test(path.basename(file))) return refuse(`a picture goes only to a screenshot-<hex>.png file directly in the VM's run folder (${runDir})`);
+      if (given.format !== 'png') return refuse('pictures are PNG ("format": "png")');
+      return onlyKeys(['filename', 'format']);
+    }
+    default:
+      return onlyKeys([]);
+  }
+}
 
 export const KeeperRequest = z.discriminatedUnion('type', [
   z.strictObject({
