@@ -8,7 +8,7 @@ import { launchChromium, type ChromiumSession } from '../test/support/chromium';
 import { call, processesMentioning } from '../test/support/engine';
 import { repoRoot } from '../test/support/paths';
 import { ensureTestIso, TEST_GUEST_READY } from '../test/support/test-iso';
-import { startWebHostProcess, type WebHostProcess } from '../test/support/web-host-process';
+import { shareSession, startWebHostProcess, type WebHostProcess } from '../test/support/web-host-process';
 import { cpuSeconds, median, record } from './support';
 
 // The UI in Debian's Chromium against the real `hangar web` (the built CLI), each figure
@@ -277,7 +277,8 @@ describe('UI benchmarks', () => {
       page.on('console', (message) => void (message.type() === 'error' && pageErrors.push(message.text())));
       const inPage = <T>(what: string, ms: number, run: () => Promise<T>): Promise<T> => within(ms, `page: ${what}`, run());
       try {
-        await page.goto(host.url);
+        // The Node readers of this host use its session too: the printed address opens only once.
+        await page.goto(await shareSession(context, host));
         await page.getByRole('button', { name: `Open ${VM_NAME}` }).click({ timeout: 30_000 });
         // The VM screen may open on another of its tabs (when it has tabs).
         const consoleTab = page.getByRole('tab', { name: 'Serial console' });
@@ -456,7 +457,7 @@ async function engineApiReader(service: HangarService, vm: string): Promise<Cons
 
 /** One VM's console through the web host's WebSocket, from Node: the frames a page gets. */
 async function webSocketReader(host: WebHostProcess, vm: string): Promise<ConsoleReader> {
-  const socket = new WebSocket(`ws://127.0.0.1:${host.port}/api?token=${encodeURIComponent(host.token)}`, { origin: host.origin });
+  const socket = new WebSocket(`ws://127.0.0.1:${host.port}/api`, { origin: host.origin, headers: { Cookie: (await host.session()).header } });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);

@@ -15,6 +15,7 @@ import { runtimeRoot } from '../qemu/supervisor';
 import { isoStoreDir, libraryRoot, vmStoreDir } from '../vms/paths';
 import { listStoredFiles, removeStoredFile, type VmMedia } from '../vms/stored-files';
 import { EventHub } from './events';
+import { singleFlight } from './single-flight';
 
 export interface ServiceOptions {
   /** Which front door this service answers through (each door runs its own service). */
@@ -71,9 +72,11 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
     return connection;
   };
 
+  // Every window lists the library on start and after changes; many lists at once (many
+  // tabs, or one client in a loop) share a read instead of each opening every vm.json.
+  const listVms = singleFlight(async () => (await engine()).listVms());
   /** What each VM's CD drive holds: a kept ISO in one cannot be removed. */
-  const vmMedia = async (): Promise<VmMedia[]> =>
-    (await (await engine()).listVms()).flatMap((vm) => (vm.config ? [{ name: vm.name, isos: vm.config.devices.cdroms.flatMap((cd) => (cd.iso ? [cd.iso] : [])) }] : []));
+  const vmMedia = async (): Promise<VmMedia[]> => (await listVms()).flatMap((vm) => (vm.config ? [{ name: vm.name, isos: vm.config.devices.cdroms.flatMap((cd) => (cd.iso ? [cd.iso] : [])) }] : []));
 
   const api: HangarHandlers = {
     async getAppInfo() {
@@ -88,7 +91,7 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
         throw new HangarError('HOST_CHECK_FAILED', `The host check could not finish: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
-    listVms: async () => (await engine()).listVms(),
+    listVms: () => listVms(),
     getVm: async ({ vm }) => (await engine()).getVm(vm),
     createVm: async (request) => (await engine()).defineVm(request),
     inspectIso: async ({ path }) => inspectIso(path),

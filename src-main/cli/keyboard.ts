@@ -22,6 +22,8 @@ export function readKeys(input: NonNullable<CliIo['input']>, onKeys: (bytes: Buf
       input.off('end', onEnd);
       if (input.isTTY && wasRaw !== undefined) input.setRawMode?.(false);
       input.pause();
+      // A paused stdin pipe or terminal still holds the process open: let it end here.
+      (input as { unref?: () => void }).unref?.();
     },
   };
 }

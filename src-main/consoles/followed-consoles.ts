@@ -5,12 +5,16 @@ import { RingBuffer } from './ring-buffer';
 // session per VM however many clients watch; its scrollback kept current for whoever
 // attaches later; output handed on in batches rather than per guest write (a busy guest
 // writes a few bytes at a time, and each event costs a frame, a parse and a repaint);
-// keystrokes delivered in the order they were typed.
+// keystrokes delivered in the order they were typed. A keeper disconnects a viewer that
+// falls too far behind (this process stopped, or stalled under a serial flood); the
+// console then opens again by itself, and the gap is marked in the stream in words.
 
 const SCROLLBACK_BYTES = 256 * 1024;
 /** How long output may wait to be batched: well under a frame at 60 Hz. */
 const BATCH_MS = 8;
 const BATCH_BYTES = 64 * 1024;
+/** Shown where output went missing: the keeper cut this process off while the VM ran on. */
+export const FELL_BEHIND_NOTICE = '\r\n*** Hangar: the console fell behind and was disconnected; the VM keeps running. Reconnected: some output in between may be missing. ***\r\n';
 
 interface Followed {
   session: ConsoleSession;
@@ -20,6 +24,8 @@ interface Followed {
   batch: Buffer[];
   batchBytes: number;
   timer: NodeJS.Timeout | null;
+  /** closeAll let it go: its end is ours, not the keeper's. */
+  closed: boolean;
 }
 
 /** A console's scrollback and where in its stream that scrollback ends. */
@@ -68,6 +74,7 @@ export class FollowedConsoles {
   closeAll(): void {
     for (const [id, entry] of this.followed) {
       this.flush(id, entry);
+      entry.closed = true;
       entry.session.close();
     }
     this.followed.clear();
@@ -79,20 +86,51 @@ export class FollowedConsoles {
     let pending = this.opening.get(id);
     if (!pending) {
       pending = this.open(id).then((session) => {
-        const entry: Followed = { session, scrollback: new RingBuffer(SCROLLBACK_BYTES), end: session.scrollback.length, batch: [], batchBytes: 0, timer: null };
+        const entry: Followed = { session, scrollback: new RingBuffer(SCROLLBACK_BYTES), end: session.scrollback.length, batch: [], batchBytes: 0, timer: null, closed: false };
         entry.scrollback.write(session.scrollback);
-        this.followed.set(id, entry);
-        session.onData((chunk) => this.receive(id, entry, chunk));
-        session.onEnd(() => {
-          this.flush(id, entry);
-          if (this.followed.get(id) === entry) this.followed.delete(id);
-        });
+        this.listen(id, entry);
         return entry;
       });
-      this.opening.set(id, pending);
-      void pending.finally(() => this.opening.delete(id)).catch(() => {});
+      this.whileOpening(id, pending);
     }
     return pending;
+  }
+
+  private whileOpening(id: string, pending: Promise<Followed>): void {
+    this.opening.set(id, pending);
+    void pending.finally(() => this.opening.delete(id)).catch(() => {});
+  }
+
+  private listen(id: string, entry: Followed): void {
+    const session = entry.session;
+    this.followed.set(id, entry);
+    session.onData((chunk) => this.receive(id, entry, chunk));
+    session.onEnd(() => {
+      this.flush(id, entry);
+      if (this.followed.get(id) !== entry || entry.session !== session) return;
+      this.followed.delete(id);
+      if (!entry.closed) this.reopen(id, entry);
+    });
+  }
+
+  /**
+   * The console ended. Its keeper ends consoles only when the VM ends (then it no longer
+   * opens) or when this process fell behind: then the VM runs on, and so does the stream,
+   * with the gap said in words and the keeper's scrollback as it is now.
+   */
+  private reopen(id: string, entry: Followed): void {
+    const reopened = this.open(id).then((session) => {
+      if (entry.closed) {
+        session.close();
+        throw new Error('closed meanwhile');
+      }
+      entry.session = session;
+      this.listen(id, entry);
+      this.receive(id, entry, Buffer.concat([Buffer.from(FELL_BEHIND_NOTICE), session.scrollback]));
+      return entry;
+    });
+    // Not running any more: nothing to say here, the VM's state change says it.
+    this.whileOpening(id, reopened);
   }
 
   private receive(id: string, entry: Followed, chunk: Buffer): void {

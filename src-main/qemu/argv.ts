@@ -105,7 +105,9 @@ export function buildQemuArgv(plan: LaunchPlan): string[] {
   // Control, console and screen: private unix sockets in the run folder (0700).
   push('-chardev', `socket,id=qmp,path=${optValue(run.qmpSocket)},server=on,wait=off`);
   push('-mon', 'chardev=qmp,mode=control');
-  push('-chardev', `socket,id=serial0,path=${optValue(run.serialSocket)},server=on,wait=off,logfile=${optValue(files.serialLog)},logappend=on`);
+  // wait=on: QEMU waits for the keeper to connect before the guest runs, so no boot line is
+  // lost; the keeper writes serial.log (capped and rotated) from what it reads.
+  push('-chardev', `socket,id=serial0,path=${optValue(run.serialSocket)},server=on,wait=on`);
   push('-serial', 'chardev:serial0');
   // QEMU 7.2 cannot serve a WebSocket on a unix socket; Hangar bridges this one for noVNC.
   push('-vnc', `unix:${optValue(run.vncSocket)}`);

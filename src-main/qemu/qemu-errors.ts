@@ -8,7 +8,8 @@ export function errorLines(stderr: string): string[] {
   return stderr
     .split('\n')
     .map((line) => line.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, '').replace(PREFIX, '').trim())
-    .filter((line) => line && !/^warning:/i.test(line) && !/terminating on signal/.test(line));
+    // info: is QEMU talking, not failing (e.g. waiting for the keeper on the serial socket, wait=on).
+    .filter((line) => line && !/^warning:/i.test(line) && !/(?:^|: )info: /.test(line) && !/terminating on signal/.test(line));
 }
 
 export function explainQemuFailure(stderr: string): string {

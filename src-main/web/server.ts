@@ -1,19 +1,22 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { RENDERER_CSP } from '../../src-shared/csp';
 import { SCREEN_PATH } from '../../src-shared/screen';
-import { ClientFrame, MAX_FRAME_BYTES, type ServerFrame } from '../../src-shared/wire';
-import { dispatch } from '../api/dispatch';
+import { MAX_FRAME_BYTES } from '../../src-shared/wire';
 import type { HangarService } from '../api/service';
 import { screenUpgrade } from '../consoles/screen-bridge';
+import { closeClient, serveClient } from './api-client';
+import { API_CLIENTS, CONNECTIONS } from './caps';
+import { SESSION_COOKIE_PREFIX, WebSession } from './session';
 import { readStaticFile } from './static';
 import { handleIsoUpload, UPLOAD_ISO_PATH } from './uploads';
 import { listenOnLoopback, LOOPBACK } from '../util/listen';
 
 // The web host: the built renderer and the contract over one WebSocket, on loopback only.
-// Anyone on this machine can reach a loopback port, so the API needs the token printed at
-// start; the Origin and Host checks stop other web pages (and DNS rebinding) from using it.
+// Anyone on this machine can reach a loopback port, so the page, the API and uploads need
+// the session that the printed one-time address opens (session.ts); the Origin and Host
+// checks stop other web pages (and DNS rebinding) from using it. Bounds per client and
+// in all are in caps.ts.
 
 export const WEB_HOST_ADDRESS = LOOPBACK;
 export const API_PATH = '/api';
@@ -23,13 +26,11 @@ export interface WebHostOptions {
   rendererDir: string;
   /** 0 (the default) picks a free port. */
   port?: number;
-  token?: string;
 }
 
 export interface WebHost {
   port: number;
-  token: string;
-  /** The address to open in a browser, token included. */
+  /** The address to open in a browser, with its one-time token: it works once. */
   url: string;
   close(): Promise<void>;
 }
@@ -43,16 +44,51 @@ const SECURITY_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** A page that says why Hangar did not open, and what to do. */
+function sayWhy(response: http.ServerResponse, status: number, title: string, text: string): void {
+  const page = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>\n<body><h1>${title}</h1><p>${text}</p></body></html>\n`;
+  response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(page);
 }
 
-export async function startWebHost({ service, rendererDir, port = 0, token = randomBytes(24).toString('base64url') }: WebHostOptions): Promise<WebHost> {
+const ADDRESS_USED =
+  'This address opens Hangar once, and it has been used (or it is not the one that <code>hangar web</code> printed). ' +
+  'Go back to the Hangar tab that is already open: reloading it keeps working. Or stop <code>hangar web</code> and run it again for a new address.';
+const NOT_SIGNED_IN =
+  'This browser has not opened Hangar with the address that <code>hangar web</code> printed (it ends in <code>?token=…</code>). ' +
+  'Open that address. If it was used already, stop <code>hangar web</code> and run it again for a new one.';
+
+export async function startWebHost({ service, rendererDir, port = 0 }: WebHostOptions): Promise<WebHost> {
   let boundPort = port;
   const allowedHosts = (): string[] => [`${WEB_HOST_ADDRESS}:${boundPort}`, `localhost:${boundPort}`];
   const allowedOrigins = (): string[] => allowedHosts().map((host) => `http://${host}`);
+  const session = new WebSession(() => `${SESSION_COOKIE_PREFIX}${boundPort}`);
+  const url = (): string => `http://${WEB_HOST_ADDRESS}:${boundPort}/?token=${session.oneTimeToken ?? ''}`;
+
+  const serveStatic = async (request: http.IncomingMessage, response: http.ServerResponse, requestUrl: URL): Promise<void> => {
+    const token = requestUrl.searchParams.get('token');
+    if (token !== null && request.method === 'GET') {
+      const cookie = session.redeem(token);
+      // The same browser coming back by the address again already has the session: nothing new opens.
+      if (cookie || session.admits(request.headers.cookie)) {
+        response.writeHead(303, { ...SECURITY_HEADERS, Location: '/', 'Cache-Control': 'no-store', ...(cookie ? { 'Set-Cookie': cookie } : {}) }).end();
+      } else {
+        sayWhy(response, 403, 'This Hangar address was used already', ADDRESS_USED);
+      }
+      return;
+    }
+    const file = await readStaticFile(rendererDir, requestUrl.pathname);
+    if (!file) {
+      response.writeHead(404, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain' }).end('Not found.\n');
+      return;
+    }
+    // The page needs the session; its scripts and styles are the same for everyone.
+    if (file.contentType.startsWith('text/html') && !session.admits(request.headers.cookie)) {
+      sayWhy(response, 401, 'Open Hangar with its address', NOT_SIGNED_IN);
+      return;
+    }
+    response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': file.contentType, 'Cache-Control': 'no-store' });
+    response.end(request.method === 'HEAD' ? undefined : file.body);
+  };
 
   const server = http.createServer((request, response) => {
     void (async () => {
@@ -60,47 +96,46 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
         response.writeHead(421, { 'Content-Type': 'text/plain' }).end('Wrong host name.\n');
         return;
       }
-      if (request.method === 'PUT' && new URL(request.url ?? '/', 'http://localhost').pathname === UPLOAD_ISO_PATH) {
-        await handleIsoUpload(request, response, { allowedOrigins, tokenMatches: (given) => sameSecret(given, token), isoDir: service.isoStoreDir });
+      const requestUrl = new URL(request.url ?? '/', 'http://localhost');
+      if (request.method === 'PUT' && requestUrl.pathname === UPLOAD_ISO_PATH) {
+        await handleIsoUpload(request, response, { allowedOrigins, signedIn: (cookie) => session.admits(cookie), isoDir: service.isoStoreDir });
         return;
       }
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Only GET and HEAD are served.\n');
         return;
       }
-      const urlPath = new URL(request.url ?? '/', 'http://localhost').pathname;
-      const file = await readStaticFile(rendererDir, urlPath);
-      if (!file) {
-        response.writeHead(404, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain' }).end('Not found.\n');
-        return;
-      }
-      response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': file.contentType, 'Cache-Control': 'no-store' });
-      response.end(request.method === 'HEAD' ? undefined : file.body);
+      await serveStatic(request, response, requestUrl);
     })().catch((error: unknown) => {
       console.error('hangar web: request failed:', error);
       if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'text/plain' });
       response.end('Internal error.\n');
     });
   });
+  // Page loads, uploads, API sockets and screens together: enough for many tabs, and far
+  // from the process's descriptor limit however fast a program opens connections.
+  server.maxConnections = CONNECTIONS;
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   // VM screens (noVNC): the same Host and Origin checks as /api, then a one-time ticket
-  // from openScreen instead of the token. noVNC could carry the token in its address too,
-  // but the ticket alone is enough (only a token holder can get one) and simpler and safer:
-  // the long-lived token never travels in a second address, and a ticket opens one screen
-  // once, within 30 s.
+  // from openScreen instead of the session. The ticket alone is enough (only a signed-in
+  // client can get one), and it opens one screen once, within 30 s.
   const screens = screenUpgrade(service.screenTickets, { allowedHosts, allowedOrigins });
   server.on('upgrade', (request, socket, head) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname === SCREEN_PATH) return screens.handle(request, socket, head);
+    const upgradeUrl = new URL(request.url ?? '/', 'http://localhost');
+    if (upgradeUrl.pathname === SCREEN_PATH) return screens.handle(request, socket, head);
     const refuse = (status: string): void => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (url.pathname !== API_PATH) return refuse('404 Not Found');
+    if (upgradeUrl.pathname !== API_PATH) return refuse('404 Not Found');
     if (!allowedHosts().includes(request.headers.host ?? '')) return refuse('421 Misdirected Request');
     if (!allowedOrigins().includes(request.headers.origin ?? '')) return refuse('403 Forbidden');
-    if (!sameSecret(url.searchParams.get('token') ?? '', token)) return refuse('401 Unauthorized');
-    sockets.handleUpgrade(request, socket, head, (client) => serveClient(client, service));
+    if (!session.admits(request.headers.cookie)) return refuse('401 Unauthorized');
+    sockets.handleUpgrade(request, socket, head, (client) => {
+      // Accepted only to be told why: a browser shows a close reason, never a refused upgrade's.
+      if (sockets.clients.size > API_CLIENTS) return closeClient(client, 1013, `Hangar serves at most ${API_CLIENTS} windows at once. Close one of them, then reload this page.`);
+      serveClient(client, service);
+    });
   });
 
   boundPort = await listenOnLoopback(server, port);
@@ -108,8 +143,7 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
 
   return {
     port: boundPort,
-    token,
-    url: `http://${WEB_HOST_ADDRESS}:${boundPort}/?token=${token}`,
+    url: url(),
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.terminate();
@@ -120,32 +154,4 @@ export async function startWebHost({ service, rendererDir, port = 0, token = ran
         server.closeAllConnections();
       }),
   };
-}
-
-function serveClient(client: WebSocket, service: HangarService): void {
-  const send = (frame: ServerFrame): void => {
-    if (client.readyState === client.OPEN) client.send(JSON.stringify(frame));
-  };
-  const unsubscribe = service.events.onAny((name, payload) => send({ type: 'event', name, payload }));
-  client.on('close', unsubscribe);
-  // An oversized or malformed frame is that client's problem: drop it, keep serving the rest.
-  client.on('error', (error) => {
-    console.error('hangar web: dropped a client:', error.message);
-    client.terminate();
-  });
-  client.on('message', (data, isBinary) => {
-    let parsed: unknown;
-    try {
-      parsed = isBinary ? undefined : JSON.parse(data.toString());
-    } catch {
-      parsed = undefined;
-    }
-    const frame = ClientFrame.safeParse(parsed);
-    if (!frame.success) {
-      // Without a valid id there is no one to answer: a client that sends this is broken.
-      client.close(1008, 'Messages must be JSON calls: {type:"call", id, method, input}.');
-      return;
-    }
-    void dispatch(service.api, frame.data.method, frame.data.input).then((result) => send({ type: 'reply', id: frame.data.id, result }));
-  });
 }

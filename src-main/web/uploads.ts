@@ -3,15 +3,16 @@ import { HangarError } from '../../src-shared/errors';
 import { receiveIso } from '../vms/iso-store';
 
 // PUT /upload/iso?name=FILE.iso: how a browser hands `hangar web` an ISO dropped on the page.
-// The token travels in a header, never in the address, and a custom header plus a
-// non-form content type make any cross-site attempt a CORS preflight, which is never answered.
+// It needs the session cookie and the page's own Origin; PUT and a non-form content type
+// make any cross-site attempt a CORS preflight, which is never answered.
 
 export const UPLOAD_ISO_PATH = '/upload/iso';
 const MAX_ISO_BYTES = 64 * 1024 ** 3;
 
 export interface UploadGate {
   allowedOrigins(): string[];
-  tokenMatches(given: string): boolean;
+  /** True when a request's Cookie header carries the session. */
+  signedIn(cookieHeader: string | undefined): boolean;
   isoDir: string;
 }
 
@@ -26,8 +27,7 @@ export async function handleIsoUpload(request: http.IncomingMessage, response: h
     request.resume();
   };
   if (!gate.allowedOrigins().includes(request.headers.origin ?? '')) return refuse(403, 'UNAUTHORIZED', 'Uploads come only from the Hangar page itself.');
-  const auth = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
-  if (!gate.tokenMatches(auth)) return refuse(401, 'UNAUTHORIZED', 'The upload did not carry the token of this Hangar session. Reload the page from the address hangar web printed.');
+  if (!gate.signedIn(request.headers.cookie)) return refuse(401, 'UNAUTHORIZED', 'The upload did not come from a page signed in to this Hangar. Open the address hangar web printed, or reload the Hangar tab.');
   if (request.headers['content-type'] !== 'application/octet-stream') return refuse(415, 'BAD_REQUEST', 'An upload is sent as application/octet-stream.');
   const length = Number(request.headers['content-length'] ?? Number.NaN);
   if (!Number.isSafeInteger(length) || length < 0) return refuse(411, 'BAD_REQUEST', 'An upload must say its length.');

@@ -10,21 +10,6 @@ declare global {
   }
 }
 
-const TOKEN_KEY = 'hangar.token';
-
-/** The web host's token comes in the address; keep it for reloads but take it out of the address bar. */
-function takeToken(): string | null {
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get('token');
-  if (fromUrl) {
-    sessionStorage.setItem(TOKEN_KEY, fromUrl);
-    url.searchParams.delete('token');
-    history.replaceState(null, '', url.pathname + url.search + url.hash);
-    return fromUrl;
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
 export interface Connection {
   client: ApiClient;
   /** Turns a dropped or picked file into a path on the machine the engine runs on. */
@@ -40,12 +25,12 @@ export function connect(): Connection {
     const files = bridgeFileDoor((file) => bridge.pathForFile?.(file) ?? '');
     return { client: createApiClient(bridgeTransport(bridge)), files, ready: Promise.resolve(), onLost: () => {} };
   }
-  const token = takeToken() ?? '';
+  // The page's session cookie (HttpOnly, set by hangar web) goes with the socket by itself.
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const transport = webSocketTransport(`${scheme}//${window.location.host}/api?token=${encodeURIComponent(token)}`);
+  const transport = webSocketTransport(`${scheme}//${window.location.host}/api`);
   return {
     client: createApiClient(transport),
-    files: uploadFileDoor(window.location.origin, token),
+    files: uploadFileDoor(window.location.origin),
     ready: transport.ready,
     onLost: (listener) => transport.onClose(listener),
   };

@@ -28,7 +28,7 @@ export function bridgeFileDoor(pathForFile: (file: File) => string): FileDoor {
   };
 }
 
-export function uploadFileDoor(origin: string, token: string): FileDoor {
+export function uploadFileDoor(origin: string): FileDoor {
   return {
     uploads: true,
     isoPath: (file, onProgress, signal) =>
@@ -40,7 +40,6 @@ export function uploadFileDoor(origin: string, token: string): FileDoor {
         signal?.addEventListener('abort', () => request.abort(), { once: true });
         request.addEventListener('abort', () => reject(stopped(file)));
         request.open('PUT', `${origin}/upload/iso?name=${encodeURIComponent(file.name)}`);
-        request.setRequestHeader('Authorization', `Bearer ${token}`);
         request.setRequestHeader('Content-Type', 'application/octet-stream');
         request.upload.addEventListener('progress', (event) => {
           if (event.lengthComputable) onProgress(event.loaded / event.total);

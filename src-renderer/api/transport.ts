@@ -26,7 +26,7 @@ export function webSocketTransport(url: string): WebSocketTransport {
 
   const ready = new Promise<void>((resolve, reject) => {
     socket.addEventListener('open', () => resolve(), { once: true });
-    socket.addEventListener('close', () => reject(new HangarError('DISCONNECTED', 'Could not connect to Hangar. Check that "hangar web" is still running and that the address is complete.')), { once: true });
+    socket.addEventListener('close', () => reject(new HangarError('DISCONNECTED', 'Could not connect to Hangar. Check that "hangar web" is still running; if it was started again, open the new address it printed.')), { once: true });
   });
 
   socket.addEventListener('message', (message) => {

@@ -79,10 +79,14 @@ describe('the Host check screen, through hangar web, in Chromium', () => {
     await expect(row.locator('xpath=ancestor::section[@data-group]').getAttribute('data-group')).resolves.toBe('qemu');
   });
 
-  it('takes the token out of the address bar and keeps it for reloads', async () => {
+  it('traded the one-time address for a session cookie that the page cannot read, and kept no token', async () => {
     expect(page.url()).toBe(`${host.origin}/`);
     expect(page.url()).not.toContain(host.token);
-    await expect(page.evaluate("sessionStorage.getItem('hangar.token')")).resolves.toBe(host.token);
+    const cookies = await browser.context.cookies(host.origin);
+    expect(cookies).toEqual([expect.objectContaining({ name: `hangar_session_${host.port}`, httpOnly: true, sameSite: 'Strict', path: '/' })]);
+    expect(cookies[0]?.value).not.toContain(host.token);
+    await expect(page.evaluate('document.cookie')).resolves.toBe('');
+    await expect(page.evaluate('JSON.stringify([Object.keys(sessionStorage), Object.keys(localStorage)])')).resolves.not.toContain('token');
   });
 
   it('saves a screenshot of the whole screen', async () => {
@@ -129,7 +133,7 @@ describe('the Host check screen, through hangar web, in Chromium', () => {
     await expect.poll(() => consoleErrors.slice(consoleBefore).join('\n'), { timeout: 5_000 }).toMatch(/Content Security Policy/);
   });
 
-  it('after a reload, connects again with the kept token and shows the (empty) library', async () => {
+  it('after a reload, connects again with the cookie and shows the (empty) library', async () => {
     consoleErrors.length = 0;
     await page.reload({ waitUntil: 'load' });
     expect(page.url()).toBe(`${host.origin}/`);
@@ -139,5 +143,20 @@ describe('the Host check screen, through hangar web, in Chromium', () => {
     await expect(page.locator('.error-banner').count()).resolves.toBe(0);
     expect(consoleErrors).toEqual([]);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('opens in a second tab of the same browser, even from the used address: the cookie is shared', async () => {
+    const second = await browser.context.newPage();
+    try {
+      await second.goto(host.url, { waitUntil: 'load' });
+      expect(second.url()).toBe(`${host.origin}/`);
+      await second.locator('.empty-library').waitFor({ state: 'visible', timeout: 45_000 });
+      await expect(second.locator('.error-banner').count()).resolves.toBe(0);
+      // The redirect took the place of the address with the token: one step back is the blank tab.
+      await second.goBack();
+      expect(second.url()).toBe('about:blank');
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -4,10 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { RENDERER_CSP } from '../../src-shared/csp';
 import { HostReport } from '../../src-shared/host';
-import { ServerFrame } from '../../src-shared/wire';
+import { ApiSocket, isEvent, tryOpenSocket } from '../support/api-socket';
 import { repoRoot } from '../support/paths';
 import { startWebHostProcess, type WebHostProcess } from '../support/web-host-process';
 
@@ -21,9 +20,9 @@ interface RawResponse {
 }
 
 /** One HTTP request with the path and Host header sent exactly as given (no URL normalisation). */
-function rawRequest(port: number, { method = 'GET', path: requestPath = '/', host = `127.0.0.1:${port}` } = {}): Promise<RawResponse> {
+function rawRequest(port: number, { method = 'GET', path: requestPath = '/', host = `127.0.0.1:${port}`, cookie = '' } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, method, path: requestPath, headers: { Host: host }, agent: false }, (response) => {
+    const request = http.request({ host: '127.0.0.1', port, method, path: requestPath, headers: { Host: host, ...(cookie ? { Cookie: cookie } : {}) }, agent: false }, (response) => {
       let body = '';
       response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
@@ -33,70 +32,7 @@ function rawRequest(port: number, { method = 'GET', path: requestPath = '/', hos
   });
 }
 
-type Upgrade = { opened: WebSocket } | { refused: number };
-
-/** Tries to open the API socket; reports the HTTP status when the server refuses the upgrade. */
-function tryOpenSocket(url: string, { origin, host }: { origin?: string; host?: string } = {}): Promise<Upgrade> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { ...(origin === undefined ? {} : { origin }), ...(host === undefined ? {} : { headers: { Host: host } }), handshakeTimeout: 10_000 });
-    socket.once('open', () => resolve({ opened: socket }));
-    socket.once('unexpected-response', (_request, response) => {
-      resolve({ refused: response.statusCode ?? 0 });
-      response.resume();
-      socket.terminate();
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** An open API socket that keeps every frame it receives, for a test to wait on. */
-class ApiSocket {
-  readonly frames: ServerFrame[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private waiters: (() => void)[] = [];
-
-  constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      this.frames.push(ServerFrame.parse(JSON.parse(String(data))));
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    this.closed = new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  send(frame: unknown): void {
-    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
-  }
-
-  /** Resolves with the first frame (already received or still to come) that matches. */
-  async waitFor<T extends ServerFrame>(matches: (frame: ServerFrame) => frame is T, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.find(matches);
-      if (found) return found;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`No matching frame within ${timeoutMs} ms; received: ${JSON.stringify(this.frames).slice(0, 2000)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  async call(id: number, method: string, input: unknown): Promise<Extract<ServerFrame, { type: 'reply' }>['result']> {
-    this.send({ type: 'call', id, method, input });
-    const reply = await this.waitFor((frame): frame is Extract<ServerFrame, { type: 'reply' }> => frame.type === 'reply' && frame.id === id);
-    return reply.result;
-  }
-
-  close(): void {
-    this.socket.terminate();
-  }
-}
-
-const isHostChecked = (frame: ServerFrame): frame is Extract<ServerFrame, { type: 'event' }> => frame.type === 'event' && frame.name === 'hostChecked';
+const isHostChecked = isEvent('hostChecked');
 
 /** Non-loopback addresses of this machine, where the web host must not answer. */
 function otherAddresses(): string[] {
@@ -137,13 +73,18 @@ function listeningAddresses(port: number): string[] {
 
 describe('hangar web, attacked from outside', () => {
   let host: WebHostProcess;
-  let apiUrl: (token: string | null) => string;
+  let apiUrl: string;
   let origin: string;
+  /** The session cookie, as the browser that loaded the printed address has it. */
+  let cookie: string;
+  let sessionName: string;
+  let sessionValue: string;
 
   beforeAll(async () => {
     host = await startWebHostProcess();
     origin = host.origin;
-    apiUrl = (token) => `ws://127.0.0.1:${host.port}/api${token === null ? '' : `?token=${encodeURIComponent(token)}`}`;
+    apiUrl = `ws://127.0.0.1:${host.port}/api`;
+    ({ header: cookie, name: sessionName, value: sessionValue } = await host.session());
   });
 
   afterAll(async () => {
@@ -154,39 +95,46 @@ describe('hangar web, attacked from outside', () => {
   });
 
   describe('the API WebSocket refuses', () => {
-    it('a wrong token, with 401', async () => {
-      const sameLength = host.token.replace(/^./, (first) => (first === 'A' ? 'B' : 'A'));
-      await expect(tryOpenSocket(apiUrl(sameLength), { origin })).resolves.toEqual({ refused: 401 });
-      await expect(tryOpenSocket(apiUrl('guess'), { origin })).resolves.toEqual({ refused: 401 });
+    it('a wrong session cookie, with 401', async () => {
+      const sameLength = sessionValue.replace(/^./, (first) => (first === 'A' ? 'B' : 'A'));
+      await expect(tryOpenSocket(apiUrl, { origin, cookie: `${sessionName}=${sameLength}` })).resolves.toEqual({ refused: 401 });
+      await expect(tryOpenSocket(apiUrl, { origin, cookie: `${sessionName}=guess` })).resolves.toEqual({ refused: 401 });
+      // The right value under another port's name: another hangar web's session is not this one's.
+      await expect(tryOpenSocket(apiUrl, { origin, cookie: `hangar_session_${host.port + 1}=${sessionValue}` })).resolves.toEqual({ refused: 401 });
     });
 
-    it('a missing or empty token, with 401', async () => {
-      await expect(tryOpenSocket(apiUrl(null), { origin })).resolves.toEqual({ refused: 401 });
-      await expect(tryOpenSocket(apiUrl(''), { origin })).resolves.toEqual({ refused: 401 });
+    it('no session cookie, with 401', async () => {
+      await expect(tryOpenSocket(apiUrl, { origin })).resolves.toEqual({ refused: 401 });
+      await expect(tryOpenSocket(apiUrl, { origin, cookie: `${sessionName}=` })).resolves.toEqual({ refused: 401 });
     });
 
-    it('another web page (a foreign Origin), with 403, even with the right token', async () => {
-      await expect(tryOpenSocket(apiUrl(host.token), { origin: 'http://evil.example' })).resolves.toEqual({ refused: 403 });
-      await expect(tryOpenSocket(apiUrl(host.token), { origin: `http://127.0.0.1:${host.port + 1}` })).resolves.toEqual({ refused: 403 });
-      await expect(tryOpenSocket(apiUrl(host.token), { origin: 'null' })).resolves.toEqual({ refused: 403 });
+    it('the one-time token in place of the cookie, with 401', async () => {
+      await expect(tryOpenSocket(`${apiUrl}?token=${host.token}`, { origin })).resolves.toEqual({ refused: 401 });
+    });
+
+    it('another web page (a foreign Origin), with 403, even with the session cookie', async () => {
+      await expect(tryOpenSocket(apiUrl, { origin: 'http://evil.example', cookie })).resolves.toEqual({ refused: 403 });
+      // Same site for cookies (SameSite does not look at ports), another origin for Hangar.
+      await expect(tryOpenSocket(apiUrl, { origin: `http://127.0.0.1:${host.port + 1}`, cookie })).resolves.toEqual({ refused: 403 });
+      await expect(tryOpenSocket(apiUrl, { origin: 'null', cookie })).resolves.toEqual({ refused: 403 });
     });
 
     it('a client that sends no Origin, with 403', async () => {
-      await expect(tryOpenSocket(apiUrl(host.token))).resolves.toEqual({ refused: 403 });
+      await expect(tryOpenSocket(apiUrl, { cookie })).resolves.toEqual({ refused: 403 });
     });
 
     it('a wrong Host header (DNS rebinding), with 421', async () => {
       const rebound = `rebind.example:${host.port}`;
-      await expect(tryOpenSocket(apiUrl(host.token), { origin: `http://${rebound}`, host: rebound })).resolves.toEqual({ refused: 421 });
-      await expect(tryOpenSocket(apiUrl(host.token), { origin, host: `127.0.0.1:${host.port + 1}` })).resolves.toEqual({ refused: 421 });
+      await expect(tryOpenSocket(apiUrl, { origin: `http://${rebound}`, host: rebound, cookie })).resolves.toEqual({ refused: 421 });
+      await expect(tryOpenSocket(apiUrl, { origin, host: `127.0.0.1:${host.port + 1}`, cookie })).resolves.toEqual({ refused: 421 });
     });
 
     it('any path but /api, with 404', async () => {
-      await expect(tryOpenSocket(`ws://127.0.0.1:${host.port}/other?token=${host.token}`, { origin })).resolves.toEqual({ refused: 404 });
+      await expect(tryOpenSocket(`ws://127.0.0.1:${host.port}/other`, { origin, cookie })).resolves.toEqual({ refused: 404 });
     });
 
     it('nothing when all is right, also under the name localhost', async () => {
-      const viaLocalhost = await tryOpenSocket(apiUrl(host.token), { origin: `http://localhost:${host.port}`, host: `localhost:${host.port}` });
+      const viaLocalhost = await tryOpenSocket(apiUrl, { origin: `http://localhost:${host.port}`, host: `localhost:${host.port}`, cookie });
       expect(viaLocalhost).toHaveProperty('opened');
       if ('opened' in viaLocalhost) viaLocalhost.opened.terminate();
     });
@@ -194,7 +142,7 @@ describe('hangar web, attacked from outside', () => {
 
   describe('the static server', () => {
     it('serves the built renderer with its Content-Security-Policy and other security headers', async () => {
-      const response = await rawRequest(host.port, { path: '/' });
+      const response = await rawRequest(host.port, { path: '/', cookie });
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(response.body).toContain('<div id="root"></div>');
@@ -208,7 +156,7 @@ describe('hangar web, attacked from outside', () => {
     });
 
     it('serves the page\'s script with the CSP too', async () => {
-      const index = await rawRequest(host.port, { path: '/' });
+      const index = await rawRequest(host.port, { path: '/', cookie });
       const script = /<script type="module" crossorigin src="\.\/(assets\/[^"]+\.js)"/.exec(index.body)?.[1];
       expect(script).toBeDefined();
       const response = await rawRequest(host.port, { path: `/${script}` });
@@ -277,8 +225,8 @@ describe('hangar web, attacked from outside', () => {
     let api: ApiSocket;
 
     beforeAll(async () => {
-      const upgrade = await tryOpenSocket(apiUrl(host.token), { origin });
-      if (!('opened' in upgrade)) throw new Error(`The web host refused the right token and origin with ${upgrade.refused}.`);
+      const upgrade = await tryOpenSocket(apiUrl, { origin, cookie });
+      if (!('opened' in upgrade)) throw new Error(`The web host refused the session and origin with ${upgrade.refused}.`);
       api = new ApiSocket(upgrade.opened);
     });
 
@@ -286,29 +234,29 @@ describe('hangar web, attacked from outside', () => {
 
     it('answers getAppInfo, saying the client came through the web door', async () => {
       const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
-      await expect(api.call(1, 'getAppInfo', {})).resolves.toEqual({ ok: true, value: { name: 'Hangar', version, door: 'web', platform: `${process.platform}-${process.arch}` } });
+      await expect(api.call('getAppInfo', {}, { id: 1 })).resolves.toEqual({ ok: true, value: { name: 'Hangar', version, door: 'web', platform: `${process.platform}-${process.arch}` } });
     });
 
     it('answers an unknown method with UNKNOWN_METHOD', async () => {
-      const result = await api.call(2, 'deleteEverything', {});
+      const result = await api.call('deleteEverything', {}, { id: 2 });
       expect(result).toEqual({ ok: false, error: { code: 'UNKNOWN_METHOD', message: 'Hangar has no method called "deleteEverything".' } });
     });
 
     it('does not take methods from the object prototype', async () => {
-      await expect(api.call(3, 'constructor', {})).resolves.toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
-      await expect(api.call(4, 'toString', {})).resolves.toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
+      await expect(api.call('constructor', {}, { id: 3 })).resolves.toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
+      await expect(api.call('toString', {}, { id: 4 })).resolves.toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
     });
 
     it('answers input the contract does not allow with BAD_REQUEST', async () => {
-      const result = await api.call(5, 'checkHost', { extra: 1 });
+      const result = await api.call('checkHost', { extra: 1 }, { id: 5 });
       expect(result).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
       if (!result.ok) expect(result.error.message).toMatch(/^The request for checkHost is not valid: .*extra/s);
-      await expect(api.call(6, 'getAppInfo', 'not an object')).resolves.toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+      await expect(api.call('getAppInfo', 'not an object', { id: 6 })).resolves.toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     });
 
     it('answers checkHost with a report, and sends a hostChecked event with the same report', async () => {
       api.frames.length = 0;
-      const result = await api.call(7, 'checkHost', {});
+      const result = await api.call('checkHost', {}, { id: 7 });
       expect(result.ok).toBe(true);
       const report = HostReport.parse(result.ok ? result.value : null);
       expect(report.accelerator).toBe('tcg');
@@ -317,11 +265,11 @@ describe('hangar web, attacked from outside', () => {
     });
 
     it('sends the hostChecked event to every connected client, not only the caller', async () => {
-      const upgrade = await tryOpenSocket(apiUrl(host.token), { origin });
+      const upgrade = await tryOpenSocket(apiUrl, { origin, cookie });
       if (!('opened' in upgrade)) throw new Error(`refused with ${upgrade.refused}`);
       const listener = new ApiSocket(upgrade.opened);
       try {
-        const result = await api.call(8, 'checkHost', {});
+        const result = await api.call('checkHost', {}, { id: 8 });
         const event = await listener.waitFor(isHostChecked);
         expect(result.ok && (result.value as HostReport).checked_at).toBe((event.payload as HostReport).checked_at);
         expect(listener.frames.filter((frame) => frame.type === 'reply')).toEqual([]);
@@ -333,7 +281,7 @@ describe('hangar web, attacked from outside', () => {
 
   describe('a client that breaks the protocol', () => {
     const openApi = async (): Promise<ApiSocket> => {
-      const upgrade = await tryOpenSocket(apiUrl(host.token), { origin });
+      const upgrade = await tryOpenSocket(apiUrl, { origin, cookie });
       if (!('opened' in upgrade)) throw new Error(`refused with ${upgrade.refused}`);
       return new ApiSocket(upgrade.opened);
     };
@@ -369,10 +317,83 @@ describe('hangar web, attacked from outside', () => {
       expect(host.running(), `hangar web exited; its stderr:\n${host.stderr()}`).toBe(true);
       const api = await openApi();
       try {
-        await expect(api.call(1, 'getAppInfo', {})).resolves.toMatchObject({ ok: true, value: { door: 'web' } });
+        await expect(api.call('getAppInfo', {}, { id: 1 })).resolves.toMatchObject({ ok: true, value: { door: 'web' } });
       } finally {
         api.close();
       }
     });
+  });
+});
+
+describe('the one-time address hangar web prints', () => {
+  let host: WebHostProcess;
+  let addressPath: string;
+
+  beforeAll(async () => {
+    host = await startWebHostProcess();
+    addressPath = new URL(host.url).pathname + new URL(host.url).search;
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  it('carries a token, and without a session the page is not served but says what to do', async () => {
+    expect(host.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+    const page = await rawRequest(host.port, { path: '/' });
+    expect(page.status).toBe(401);
+    expect(page.headers['set-cookie']).toBeUndefined();
+    expect(page.body).not.toContain('<div id="root">');
+    expect(page.body).toContain('Open that address');
+    expect(page.headers['content-security-policy']).toBe(RENDERER_CSP);
+  });
+
+  it('opens nothing with a wrong token, and that does not spend the right one', async () => {
+    const wrong = host.token.replace(/^./, (first) => (first === 'A' ? 'B' : 'A'));
+    for (const guess of [wrong, 'guess', '']) {
+      const answer = await rawRequest(host.port, { path: `/?token=${guess}` });
+      expect(answer.status).toBe(403);
+      expect(answer.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
+  let cookie: string;
+
+  it('trades the token for an HttpOnly, SameSite=Strict session cookie and sends the browser on to /', async () => {
+    const answer = await rawRequest(host.port, { path: addressPath });
+    expect(answer.status).toBe(303);
+    expect(answer.headers.location).toBe('/');
+    expect(answer.headers['cache-control']).toBe('no-store');
+    expect(answer.headers['referrer-policy']).toBe('no-referrer');
+    const setCookie = answer.headers['set-cookie'] ?? [];
+    expect(setCookie).toHaveLength(1);
+    expect(setCookie[0]).toMatch(new RegExp(`^hangar_session_${host.port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=/$`));
+    cookie = (setCookie[0] ?? '').split(';')[0] ?? '';
+    expect(cookie).not.toContain(host.token);
+
+    const page = await rawRequest(host.port, { path: '/', cookie });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<div id="root"></div>');
+  });
+
+  it('is spent after that: the same address opens nothing and says what to do', async () => {
+    const again = await rawRequest(host.port, { path: addressPath });
+    expect(again.status).toBe(403);
+    expect(again.headers['set-cookie']).toBeUndefined();
+    expect(again.body).toContain('This address opens Hangar once, and it has been used');
+    expect(again.body).toContain('run it again for a new address');
+    expect(again.headers['content-security-policy']).toBe(RENDERER_CSP);
+    // The browser that has the session may follow it again: nothing new opens, it lands on the page.
+    const sameBrowser = await rawRequest(host.port, { path: addressPath, cookie });
+    expect(sameBrowser.status).toBe(303);
+    expect(sameBrowser.headers.location).toBe('/');
+    expect(sameBrowser.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('does not open the API or uploads by itself', async () => {
+    await expect(tryOpenSocket(`ws://127.0.0.1:${host.port}/api?token=${host.token}`, { origin: host.origin })).resolves.toEqual({ refused: 401 });
+    const upgrade = await tryOpenSocket(`ws://127.0.0.1:${host.port}/api`, { origin: host.origin, cookie });
+    expect(upgrade).toHaveProperty('opened');
+    if ('opened' in upgrade) upgrade.opened.terminate();
   });
 });

@@ -7,10 +7,11 @@ import { startWebHost, type WebHost } from '../../src-main/web/server';
 import { call, makeSandbox, type Sandbox } from '../support/engine';
 import { builtRendererDir } from '../support/paths';
 import { ensureTestIso } from '../support/test-iso';
+import { openWebSession, type WebSessionCookie } from '../support/web-session';
 import { fillUp, withTmpfs } from '../support/tmpfs';
 
 // The web door's ISO uploads (what a browser sends when an ISO is dropped on the page),
-// against a real web host: stored whole or not at all, only for the page with the token.
+// against a real web host: stored whole or not at all, only for the page with the session.
 
 let sandbox: Sandbox;
 let host: WebHost;
@@ -22,7 +23,16 @@ interface Answer {
   body: { ok: boolean; value?: { path: string; sizeBytes: number; reused: boolean }; error?: { code: string; message: string } };
 }
 
-function upload(target: WebHost, name: string, body: Buffer | null, headers: Record<string, string> = {}, { announce = body?.length ?? 0 } = {}): Promise<Answer> {
+const sessions = new Map<WebHost, Promise<WebSessionCookie>>();
+/** The session cookie of `target`, as the page has it after loading the printed address. */
+function sessionOf(target: WebHost): Promise<WebSessionCookie> {
+  let session = sessions.get(target);
+  if (!session) sessions.set(target, (session = openWebSession(target.url)));
+  return session;
+}
+
+async function upload(target: WebHost, name: string, body: Buffer | null, headers: Record<string, string> = {}, { announce = body?.length ?? 0 } = {}): Promise<Answer> {
+  const cookie = (await sessionOf(target)).header;
   return new Promise((resolve, reject) => {
     const request = http.request(
       {
@@ -32,7 +42,7 @@ function upload(target: WebHost, name: string, body: Buffer | null, headers: Rec
         path: `/upload/iso?name=${encodeURIComponent(name)}`,
         headers: {
           Origin: `http://127.0.0.1:${target.port}`,
-          Authorization: `Bearer ${target.token}`,
+          Cookie: cookie,
           'Content-Type': 'application/octet-stream',
           'Content-Length': String(announce),
           ...headers,
@@ -150,7 +160,7 @@ describe('PUT /upload/iso', () => {
       port: host.port,
       method: 'PUT',
       path: '/upload/iso?name=cut.iso',
-      headers: { Origin: `http://127.0.0.1:${host.port}`, Authorization: `Bearer ${host.token}`, 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
+      headers: { Origin: `http://127.0.0.1:${host.port}`, Cookie: (await sessionOf(host)).header, 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
     });
     request.on('error', () => {}); // the drop is the point
     await new Promise<void>((resolve) => request.write(bytes.subarray(0, Math.floor(bytes.length / 3)), () => resolve()));
@@ -159,15 +169,22 @@ describe('PUT /upload/iso', () => {
     await expect.poll(() => leftovers(isoDir), { timeout: 5000 }).toEqual(before);
   });
 
-  it('answers only the Hangar page that has the token', async () => {
+  it('answers only the Hangar page that has the session', async () => {
     const bytes = Buffer.alloc(40_000);
-    expect(await upload(host, 'a.iso', bytes, { Authorization: 'Bearer wrong' })).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
-    expect(await upload(host, 'a.iso', bytes, { Authorization: '' })).toMatchObject({ status: 401 });
+    const { name, value } = await sessionOf(host);
+    const wrong = value.replace(/^./, (first) => (first === 'A' ? 'B' : 'A'));
+    expect(await upload(host, 'a.iso', bytes, { Cookie: `${name}=${wrong}` })).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED', message: expect.stringContaining('Open the address hangar web printed') } } });
+    expect(await upload(host, 'a.iso', bytes, { Cookie: '' })).toMatchObject({ status: 401 });
+    // Another hangar web's session (another port) is not this one's.
+    expect(await upload(host, 'a.iso', bytes, { Cookie: `hangar_session_${host.port + 1}=${value}` })).toMatchObject({ status: 401 });
     expect(await upload(host, 'a.iso', bytes, { Origin: 'http://evil.example' })).toMatchObject({ status: 403 });
     expect(await upload(host, 'a.iso', bytes, { 'Content-Type': 'multipart/form-data' })).toMatchObject({ status: 415 });
-    // A token in the address is not enough: it travels only in the header.
+    // The one-time token opens nothing by itself, in the address or in a header.
+    const token = new URL(host.url).searchParams.get('token') ?? '';
+    expect(token).not.toBe('');
+    expect(await upload(host, 'a.iso', bytes, { Cookie: '', Authorization: `Bearer ${token}` })).toMatchObject({ status: 401 });
     const inQuery = await new Promise<number>((resolve, reject) => {
-      const request = http.request({ host: '127.0.0.1', port: host.port, method: 'PUT', path: `/upload/iso?name=a.iso&token=${host.token}`, headers: { Origin: `http://127.0.0.1:${host.port}`, 'Content-Type': 'application/octet-stream', 'Content-Length': '0' } }, (response) => {
+      const request = http.request({ host: '127.0.0.1', port: host.port, method: 'PUT', path: `/upload/iso?name=a.iso&token=${token}`, headers: { Origin: `http://127.0.0.1:${host.port}`, 'Content-Type': 'application/octet-stream', 'Content-Length': '0' } }, (response) => {
         response.resume();
         resolve(response.statusCode ?? 0);
       });

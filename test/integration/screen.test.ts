@@ -137,8 +137,8 @@ describe("a VM's screen", () => {
     const fresh = (await call(service, 'openScreen', { vm: 'screen-guest' })).url as string;
     expect(await refusedWith(open(fresh, { origin: 'http://evil.example' }))).toBe(403);
     expect(await refusedWith(open(fresh, { origin, headers: { Host: `attacker.example:${host.port}` } }))).toBe(421);
-    // The API's token is no ticket.
-    expect(await refusedWith(open(`ws://127.0.0.1:${host.port}/screen?ticket=${host.token}`))).toBe(401);
+    // The printed address's token is no ticket.
+    expect(await refusedWith(open(`ws://127.0.0.1:${host.port}/screen?ticket=${new URL(host.url).searchParams.get('token') ?? ''}`))).toBe(401);
 
     // The picture: the same size as the VNC screen, and not one flat colour.
     const shot = await call(service, 'getScreenshot', { vm: 'screen-guest' });

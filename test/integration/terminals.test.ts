@@ -12,6 +12,7 @@ import { call, followConsole, makeSandbox, type Sandbox } from '../support/engin
 import { hangarBin } from '../support/paths';
 import { refusal } from '../support/refusal';
 import { ensureTestIso } from '../support/test-iso';
+import { openWebSession } from '../support/web-session';
 
 // Terminals through the real node-pty: a host shell, the process-wide cap, and ssh into a
 // real VM from the test ISO over its forwarded port (the busybox guest has no sshd, so a
@@ -308,7 +309,8 @@ describe('terminals through the web host WebSocket', () => {
     cleanups.push(() => service.close());
     const host = await startWebHost({ service, rendererDir });
     cleanups.push(() => host.close());
-    const socket = new WebSocket(`ws://127.0.0.1:${host.port}/api?token=${host.token}`, { origin: `http://127.0.0.1:${host.port}` });
+    const { header: cookie } = await openWebSession(host.url);
+    const socket = new WebSocket(`ws://127.0.0.1:${host.port}/api`, { origin: `http://127.0.0.1:${host.port}`, headers: { Cookie: cookie } });
     cleanups.push(() => socket.close());
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
 

@@ -1,9 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ServerFrame } from '../../src-shared/wire';
+import { ApiSocket, tryOpenSocket } from './api-socket';
 import { processesMentioning } from './engine';
 import { hangarBin, repoRoot } from './paths';
+import { openWebSession, type WebSessionCookie } from './web-session';
 
 // The real `hangar web`, started as a user starts it: the built CLI in its own process,
 // with a HOME of its own so a test never reads or writes the user's VM library.
@@ -14,12 +17,19 @@ export const builtIndexHtml = path.join(repoRoot, 'out', 'renderer', 'index.html
 const SERVING_LINE = /^Hangar is serving on (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]+))$/;
 
 export interface WebHostProcess {
-  /** The address printed by `hangar web`, token included. */
+  /** The address printed by `hangar web`, with its one-time token. */
   url: string;
   /** http://127.0.0.1:PORT, the origin the page is served from. */
   origin: string;
   port: number;
   token: string;
+  /**
+   * The session cookie, got by loading `url` on first use (later calls reuse it). After
+   * that `url` no longer opens Hangar for a browser that lacks the cookie.
+   */
+  session(): Promise<WebSessionCookie>;
+  /** The process id of `hangar web` itself (bin/hangar.js runs the CLI in-process). */
+  pid: number;
   /** The temporary HOME the process runs with. */
   home: string;
   /** Its environment, for running the CLI against the same library. */
@@ -107,7 +117,20 @@ export async function startWebHostProcess({ startTimeoutMs = 30_000, stopTimeout
       });
     });
     const [, url = '', port = '', token = ''] = match;
-    return { url, origin: `http://127.0.0.1:${port}`, port: Number(port), token, home, env, stderr: () => stderr, running: () => child.exitCode === null && child.signalCode === null, stop };
+    let session: Promise<WebSessionCookie> | undefined;
+    return {
+      url,
+      session: () => (session ??= openWebSession(url)),
+      origin: `http://127.0.0.1:${port}`,
+      port: Number(port),
+      token,
+      pid: child.pid ?? 0,
+      home,
+      env,
+      stderr: () => stderr,
+      running: () => child.exitCode === null && child.signalCode === null,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -127,4 +150,34 @@ export function runHangar(host: WebHostProcess, ...args: string[]): string {
   const result = spawnSync(process.execPath, [hangarBin, ...args], { env: host.env, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`hangar ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
+}
+
+/** An API WebSocket to `host`, opened as its page would open it. */
+export async function openApiSocket(host: WebHostProcess, keep?: (frame: ServerFrame) => boolean, onFrame?: (frame: ServerFrame) => void): Promise<ApiSocket> {
+  const upgrade = await tryOpenSocket(`ws://127.0.0.1:${host.port}/api`, { origin: host.origin, cookie: (await host.session()).header });
+  if (!('opened' in upgrade)) throw new Error(`hangar web refused the API socket with HTTP ${upgrade.refused}.`);
+  return new ApiSocket(upgrade.opened, keep, onFrame);
+}
+
+/** The resident memory of a process, in bytes (VmRSS in /proc/PID/status). */
+export function residentBytes(pid: number): number {
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kib === undefined) throw new Error(`/proc/${pid}/status has no VmRSS line: has the process ended?`);
+  return Number(kib) * 1024;
+}
+
+/** How many files and sockets a process has open. */
+export function openFdsOf(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * Gives a browser the session that Node clients of `host` use (as if it had loaded
+ * host.url itself), and returns the address of the page. For a test where both talk to
+ * one web host: the printed address opens only once.
+ */
+export async function shareSession(context: { addCookies(cookies: { name: string; value: string; url: string; httpOnly: boolean; sameSite: 'Strict' }[]): Promise<void> }, host: WebHostProcess): Promise<string> {
+  const { name, value } = await host.session();
+  await context.addCookies([{ name, value, url: `${host.origin}/`, httpOnly: true, sameSite: 'Strict' }]);
+  return `${host.origin}/`;
 }

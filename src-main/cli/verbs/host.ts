@@ -63,7 +63,7 @@ export const hostVerbs = {
     verb: 'web',
     methods: [],
     usage: 'hangar web [--port N]',
-    summary: 'Serve the Hangar window to a browser on this machine only (127.0.0.1), with a secret token in the address.',
+    summary: 'Serve the Hangar window to a browser on this machine only (127.0.0.1), from a one-time address.',
     options: { port: { type: 'string' } },
     positionals: [],
     async run(values, _positionals, _cliService, { io, rendererDir, untilInterrupted, createService }) {
@@ -72,7 +72,7 @@ export const hostVerbs = {
       // The browser's clients come through the web door, and getAppInfo must say so.
       const service = createService('web');
       const host = await startWebHost({ service, rendererDir, port });
-      io.out(`Hangar is serving on ${host.url}\nOpen that address in a browser on this machine. Press Ctrl-C to stop.\n`);
+      io.out(`Hangar is serving on ${host.url}\nOpen that address in a browser on this machine. It works once: that browser then stays signed in (reloads and new tabs work). Press Ctrl-C to stop.\n`);
       await untilInterrupted();
       await host.close();
       service.close();

@@ -10,14 +10,14 @@ import { lineReader } from '../../util/json-lines';
 import { acquireLock, type VmLock } from '../../vms/lock';
 import { QmpClient, QmpError } from '../qmp';
 import { errorLines, explainQemuFailure } from '../qemu-errors';
-import { runPaths } from '../argv';
+import { runPaths, vmFiles } from '../argv';
 import { initialTracker, track, type Tracker, type TrackerInput } from '../vm-state';
-import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, savedFiles, type KeeperMessage, type LastRun, type SaveReply, type StartReport } from './protocol';
+import { ConsoleViewers } from './console-viewers';
+import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, qmpArgumentsProblem, savedFiles, type KeeperMessage, type LastRun, type SaveReply, type StartReport } from './protocol';
 import { RestoreFailure, restoreVmState, saveVmState } from './save-restore';
+import { SerialLogWriter } from './serial-log-writer';
 
 const SCROLLBACK_BYTES = 256 * 1024;
-/** A viewer that falls this far behind is cut off rather than grow our memory without end. */
-const SLOW_VIEWER_BYTES = 16 * 1024 * 1024;
 const LOG_TAIL_LINES = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -87,13 +87,18 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
   });
   const scrollback = new RingBuffer(SCROLLBACK_BYTES);
   const controlClients = new Set<net.Socket>();
-  const viewers = new Set<net.Socket>();
+  const viewers = new ConsoleViewers();
+  let serialLog: SerialLogWriter | null = null;
   let serial: net.Socket | null = null;
   let qmp: QmpClient | null = null;
   let servers: net.Server[] = [];
   const startedAt = new Date().toISOString();
 
-  const problemOf = (t: Tracker): VmProblem | null => (t.problem ? { message: t.problem, log: logTail() } : null);
+  const problemOf = (t: Tracker): VmProblem | null => {
+    const logNote = serialLog?.stoppedNote;
+    if (!t.problem && !logNote) return null;
+    return { message: [t.problem, logNote].filter(Boolean).join(' '), log: t.problem ? logTail() : [] };
+  };
   const logTail = (): string[] => [...errorLines(stderrText).slice(-LOG_TAIL_LINES / 2), ...scrollback.contents().toString('utf8').split(/\r?\n/).filter(Boolean).slice(-LOG_TAIL_LINES / 2)];
   const broadcast = (message: KeeperMessage): void => {
     const line = JSON.stringify(message) + '\n';
@@ -109,8 +114,9 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
   // "stopped" can start the VM again at once without tripping over our lock or sockets.
   const cleanUp = async (): Promise<void> => {
     for (const server of servers) server.close();
-    for (const viewer of viewers) viewer.destroy();
+    viewers.closeAll();
     serial?.destroy();
+    await serialLog?.close();
     qmp?.close();
     swtpm?.kill('SIGTERM');
     await fs.rm(runDir, { recursive: true, force: true });
@@ -127,6 +133,8 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       await connectWhenListening(() => fs.stat(spec.swtpm?.socket ?? ''), () => swtpm?.exitCode === null, 5000);
     }
 
+    // Before QEMU starts, so its first line is kept; a log that fails is a note in the VM's problem.
+    serialLog = await SerialLogWriter.open(vmFiles(spec.vmDir).serialLog, { onStopped: () => broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) }) });
     const qemuLog = createWriteStream(qemuLogFile, { flags: 'a', mode: 0o600 });
     // A full disk costs the log, never the keeper (an unhandled stream error would end it, and QEMU with it).
     qemuLog.on('error', () => {});
@@ -144,18 +152,19 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     });
     const qemuAlive = (): boolean => outcome.exited === null;
 
+    // Serial first: QEMU waits for it (wait=on in qemu/argv.ts) before the guest runs, so
+    // serial.log and the scrollback have the first boot line.
+    serial = await connectWhenListening(() => connectSocket(run.serialSocket), qemuAlive, 60_000);
+    serial.on('error', () => {}); // QEMU ending closes it; 'close' is all we need
+    serial.on('data', (chunk: Buffer) => {
+      scrollback.write(chunk);
+      serialLog?.write(chunk);
+      viewers.broadcast(chunk);
+    });
     qmp = await connectWhenListening(() => QmpClient.connect(run.qmpSocket, 5000), qemuAlive, 60_000);
     qmp.on('event', (event) => {
       broadcast({ type: 'event', event: event.event, data: event.data });
       feed({ type: 'qmp-event', event });
-    });
-    serial = await connectWhenListening(() => connectSocket(run.serialSocket), qemuAlive, 10_000);
-    serial.on('data', (chunk: Buffer) => {
-      scrollback.write(chunk);
-      for (const viewer of viewers) {
-        if (viewer.writableLength > SLOW_VIEWER_BYTES) viewer.destroy();
-        else viewer.write(chunk);
-      }
     });
     // A saved VM: QEMU waits (-incoming defer) for its state before anyone may see it.
     if (spec.restore) await restoreVmState({ qmp, qemuEnded: exitedPromise }, { socket: files.state, files: savedFiles(spec.vmDir), resume: spec.restore.resume });
@@ -165,15 +174,8 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     servers = [
       await listen(files.control, (client) => serveControl(client)),
       await listen(files.console, (viewer) => {
-        viewer.on('error', () => viewers.delete(viewer));
-        viewer.on('close', () => viewers.delete(viewer));
-        // Scrollback first, framed by its length, then live bytes: both happen in this tick,
-        // so nothing falls between them.
-        const kept = scrollback.contents();
-        const header = Buffer.alloc(4);
-        header.writeUInt32BE(kept.length);
-        viewer.write(Buffer.concat([header, kept]));
-        viewers.add(viewer);
+        // Scrollback first, then live bytes: both in this tick, so nothing falls between them.
+        viewers.add(viewer, scrollback.contents());
         viewer.on('data', (keys: Buffer) => serial?.write(keys));
       }),
     ];
@@ -230,6 +232,11 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       return;
     }
     const reply = (message: KeeperMessage): void => void client.write(JSON.stringify(message) + '\n');
+    const refusal = request.type === 'qmp' ? qmpArgumentsProblem(request.execute, request.arguments, runDir) : null;
+    if (refusal) {
+      reply({ type: 'reply', id: request.id, ok: false, error: { qmpClass: 'HangarError', code: 'BAD_REQUEST', message: refusal } });
+      return;
+    }
     if (request.type === 'save') {
       try {
         reply({ type: 'reply', id: request.id, ok: true, value: await save() });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConsoleCursor } from '../../../src-shared/console-stream';
 import type { ConsoleSession } from '../../../src-main/connection/connection';
 import { FollowedConsoles } from '../../../src-main/consoles/followed-consoles';
+import { HangarError } from '../../../src-shared/errors';
 
 // How one process follows a console for its viewers: keystrokes in order, scrollback kept
 // current, output batched with stream offsets that let a viewer drop what it already has.
@@ -10,20 +11,54 @@ import { FollowedConsoles } from '../../../src-main/consoles/followed-consoles';
 
 class MemorySession implements ConsoleSession {
   written: Buffer[] = [];
+  closed = false;
   private readonly dataListeners = new Set<(chunk: Buffer) => void>();
+  private readonly endListeners: (() => void)[] = [];
   constructor(readonly scrollback: Buffer) {}
   onData(listener: (chunk: Buffer) => void): () => void {
     this.dataListeners.add(listener);
     return () => this.dataListeners.delete(listener);
   }
-  onEnd(): void {}
+  onEnd(listener: () => void): void {
+    this.endListeners.push(listener);
+  }
   write(data: Uint8Array | string): void {
     this.written.push(Buffer.from(data));
   }
-  close(): void {}
+  close(): void {
+    this.closed = true;
+    this.end();
+  }
   print(text: string): void {
     for (const listener of this.dataListeners) listener(Buffer.from(text));
   }
+  /** The keeper closed the console socket (as a socket's 'close' event, a moment later). */
+  end(): void {
+    setTimeout(() => {
+      for (const listener of this.endListeners.splice(0)) listener();
+    }, 1);
+  }
+}
+
+/** Opens the given sessions in turn; after the last, the VM is not running. */
+function opener(...sessions: MemorySession[]): { open: () => Promise<MemorySession>; opened: () => number } {
+  let opened = 0;
+  return {
+    open: async () => {
+      const session = sessions[opened++];
+      if (!session) throw new HangarError('VM_NOT_RUNNING', '"vm" is not running.');
+      return session;
+    },
+    opened: () => opened,
+  };
+}
+
+/** What a viewer shows from the emitted chunks after a scrollback. */
+function shownAfter(scrollback: { data: Buffer; end: number }, emitted: { data: Buffer; offset: number }[]): string {
+  const viewer = new ConsoleCursor();
+  const shown = viewer.start(scrollback.data, scrollback.end);
+  for (const event of emitted) shown.push(...viewer.receive(event.data, event.offset));
+  return text(shown);
 }
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -86,5 +121,62 @@ describe('FollowedConsoles', () => {
     for (const event of emitted) shown.push(...viewer.receive(Buffer.from(event.data), event.offset));
     expect(text(shown)).toBe(later.data.toString());
     consoles.closeAll();
+  });
+
+  it('after the keeper cut it off for falling behind, says so in the stream and follows on', async () => {
+    const first = new MemorySession(Buffer.from('boot\n'));
+    const second = new MemorySession(Buffer.from('latest\n'));
+    const sessions = opener(first, second);
+    const emitted: { data: Buffer; offset: number }[] = [];
+    const consoles = new FollowedConsoles(async (ref) => ref, sessions.open, (_id, data, offset) => emitted.push({ data, offset }));
+    const attached = await consoles.attach('vm');
+    first.print('before\n');
+    await sleep(20);
+    first.end(); // the VM runs on: the console opens again
+    await sleep(30);
+    second.print('after\n');
+    await sleep(30);
+    expect(sessions.opened()).toBe(2);
+    const shown = shownAfter(attached, emitted);
+    expect(shown).toBe(`boot\nbefore\n\r\n*** Hangar: the console fell behind and was disconnected; the VM keeps running. Reconnected: some output in between may be missing. ***\r\nlatest\nafter\n`);
+    // A viewer attaching now sees the same, and typing reaches the new session.
+    const later = await consoles.attach('vm');
+    expect(later.data.toString()).toBe(shown);
+    await consoles.write('vm', Buffer.from('ls\n'));
+    expect(Buffer.concat(second.written).toString()).toBe('ls\n');
+    consoles.closeAll();
+    await sleep(10);
+    expect(sessions.opened()).toBe(2);
+  });
+
+  it('ends quietly when the console cannot be opened again (the VM stopped), and opens afresh later', async () => {
+    const first = new MemorySession(Buffer.from('boot\n'));
+    const emitted: { data: Buffer; offset: number }[] = [];
+    let running = true;
+    const consoles = new FollowedConsoles(
+      async (ref) => ref,
+      async () => {
+        if (!running) throw new HangarError('VM_NOT_RUNNING', '"vm" is not running.');
+        return first;
+      },
+      (_id, data, offset) => emitted.push({ data, offset }),
+    );
+    await consoles.attach('vm');
+    running = false;
+    first.end();
+    await sleep(30);
+    expect(emitted).toEqual([]);
+    running = true;
+    expect((await consoles.attach('vm')).data.toString()).toBe('boot\n');
+    consoles.closeAll();
+  });
+
+  it('does not reopen a console it closed itself', async () => {
+    const sessions = opener(new MemorySession(Buffer.alloc(0)), new MemorySession(Buffer.alloc(0)));
+    const consoles = new FollowedConsoles(async (ref) => ref, sessions.open, () => {});
+    await consoles.attach('vm');
+    consoles.closeAll();
+    await sleep(30);
+    expect(sessions.opened()).toBe(1);
   });
 });

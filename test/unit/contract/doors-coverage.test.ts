@@ -10,6 +10,7 @@ import { commands } from '../../../src-main/cli/commands';
 import { registerIpcHandlers } from '../../../src-main/electron/ipc';
 import { startWebHost, type WebHost } from '../../../src-main/web/server';
 import { FakeIpcMain, fakePreloadElectron } from '../../support/fake-electron';
+import { openWebSession } from '../../support/web-session';
 
 // Every contract method is served by every door: none missing, none extra.
 
@@ -75,7 +76,8 @@ describe('door 2: the web host WebSocket', () => {
     cleanups.push(home);
     const env = { ...process.env, HANGAR_HOME: path.join(home, 'data'), HANGAR_RUNTIME_DIR: path.join(home, 'run') };
     host = await startWebHost({ service: createHangarService({ door: 'web', env }), rendererDir });
-    socket = new WebSocket(`ws://127.0.0.1:${host.port}/api?token=${host.token}`, { origin: `http://127.0.0.1:${host.port}` });
+    const { header: cookie } = await openWebSession(host.url);
+    socket = new WebSocket(`ws://127.0.0.1:${host.port}/api`, { origin: `http://127.0.0.1:${host.port}`, headers: { Cookie: cookie } });
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   });
   let rendererDir: string;

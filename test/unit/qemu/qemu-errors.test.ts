@@ -24,4 +24,10 @@ describe("QEMU's errors in words", () => {
   it('drops warnings, timestamps and the program name', () => {
     expect(errorLines('2026-11-25T07:00:00.000Z qemu-system-x86_64: warning: host doesn\'t support requested feature\nqemu-system-x86_64: real problem\nqemu-system-x86_64: terminating on signal 15 from pid 1\n')).toEqual(['real problem']);
   });
+
+  it('drops the notice that QEMU waits for the keeper on the serial socket', () => {
+    const waiting = '2026-12-01T16:34:14.223882Z qemu-system-x86_64: -chardev socket,id=serial0,path=/run/h/vm/serial.sock,server=on,wait=on: info: QEMU waiting for connection on: disconnected:unix:/run/h/vm/serial.sock,server=on\n';
+    expect(errorLines(`${waiting}qemu-system-x86_64: -blockdev x: Image is not in qcow2 format\n`)).toEqual(['-blockdev x: Image is not in qcow2 format']);
+    expect(explainQemuFailure(waiting)).toBe('QEMU stopped at once without saying why.');
+  });
 });
