@@ -94,19 +94,21 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
     client.once('gone', () => {
       if (this.clients.get(id) === client) this.clients.delete(id);
       // Gone may mean QEMU ended (the keeper said so first), or the keeper itself died while
-      // QEMU runs on: look at the run folder again before anyone is told what happened.
-      void this.attach(id).finally(() => this.emit('changed', id));
+      // QEMU runs on: look at the run folder again, once it has settled (a dying keeper's
+      // pid lives a moment past its socket), before anyone is told what happened.
+      void this.attachWhenSettled(id).finally(() => this.emit('changed', id));
     });
     return client;
   }
 
   /**
-   * A control socket's name appears when the keeper binds it, a moment before it listens: a
-   * connection in between is refused and the folder looks busy. Try again for a little while
-   * (the keeper is starting), so a VM started elsewhere is never missed; stop as soon as the
-   * folder says there is no keeper at all.
+   * A run folder can look busy for a moment: a control socket's name appears when the keeper
+   * binds it, a moment before it listens; a killed keeper's pid lives a moment past its
+   * socket. Try again for a little while, so a VM started elsewhere is never missed and a
+   * lost keeper is never taken for a stopped VM; stop as soon as the folder says there is no
+   * keeper at all, or only an orphaned QEMU.
    */
-  private async attachOnceListening(id: string): Promise<KeeperClient | null> {
+  private async attachWhenSettled(id: string): Promise<KeeperClient | null> {
     for (let attempt = 0; attempt < 50 && !this.closed; attempt++) {
       const client = await this.attach(id, { fresh: true });
       if (client) return client;
@@ -138,7 +140,7 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
     const attachWhenReady = (id: string): void => {
       this.runWatchers.get(id)?.close();
       this.runWatchers.delete(id);
-      void this.attachOnceListening(id).then(() => this.emit('changed', id), () => {});
+      void this.attachWhenSettled(id).then(() => this.emit('changed', id), () => {});
     };
     this.rootWatcher = watchFolder(this.runtimeRoot, (id) => {
       if (id.startsWith('.') || !VmId.safeParse(id).success || this.connected(id) || this.closed) return;

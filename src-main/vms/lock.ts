@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HangarError } from '../../src-shared/errors';
@@ -6,11 +5,13 @@ import { isProcessAlive } from '../util/process';
 import { FILE_CAPS, readCapped } from '../util/read-capped';
 import { VM_FILE_NAMES } from './layout';
 
-// A VM is locked while a process changes or runs it. The lock file is written whole under a
-// private name and then linked into place: link() fails when the name exists, so of two
-// processes racing for it exactly one wins, and a full disk leaves no lock at all rather
-// than an empty one that would block every later start. A lock whose process has died is
-// stale and taken over.
+// A VM is locked while a process changes or runs it. The lock is a symbolic link whose
+// target says who holds it ("pid purpose since"), made by symlink(), which fails when the
+// name exists: of two processes racing for it exactly one wins, and the lock is whole or
+// absent, never an empty file that would block every later start. A short link needs no
+// data block, so a full disk still takes it, and a VM can be deleted to free space. A lock
+// whose process has died is stale and taken over. (Hangar 0.1 wrote the same facts as JSON
+// in a plain file; such a lock, held by an old keeper still running, is read as well.)
 
 export type LockPurpose = 'changing' | 'running' | 'deleting';
 
@@ -22,10 +23,29 @@ export interface LockInfo {
 
 const LOCK_FILE = VM_FILE_NAMES.lock;
 
+const PURPOSES: readonly LockPurpose[] = ['changing', 'running', 'deleting'];
+
+function lockTarget(info: LockInfo): string {
+  return `${info.pid} ${info.purpose} ${info.since}`;
+}
+
+function parseTarget(target: string): LockInfo | null {
+  const [pid, purpose, since, ...rest] = target.split(' ');
+  if (rest.length > 0 || !pid || !/^\d{1,10}$/.test(pid) || !PURPOSES.includes(purpose as LockPurpose) || !since) return null;
+  return { pid: Number(pid), purpose: purpose as LockPurpose, since };
+}
+
 export async function readLock(vmDir: string): Promise<LockInfo | null> {
+  const file = path.join(vmDir, LOCK_FILE);
   try {
-    const info = JSON.parse(await readCapped(path.join(vmDir, LOCK_FILE), FILE_CAPS.lock)) as LockInfo;
-    return typeof info.pid === 'number' ? info : null;
+    return parseTarget(await fs.readlink(file));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') return null;
+  }
+  // Not a link: a lock written by Hangar 0.1.
+  try {
+    const info = JSON.parse(await readCapped(file, FILE_CAPS.lock)) as LockInfo;
+    return typeof info.pid === 'number' && PURPOSES.includes(info.purpose) && typeof info.since === 'string' ? info : null;
   } catch {
     return null;
   }
@@ -48,11 +68,11 @@ async function takeOver(vmDir: string, seen: LockInfo | null): Promise<void> {
   const file = path.join(vmDir, LOCK_FILE);
   const gate = path.join(vmDir, `${LOCK_FILE}.takeover`);
   try {
-    // Empty: only its existence counts, so a full disk cannot leave half of it behind.
-    await (await fs.open(gate, 'wx', 0o600)).close();
+    // A link too: whole or absent, and a full disk takes it.
+    await fs.symlink(String(process.pid), gate);
   } catch {
     // Someone else is taking over; a gate left by a crash mid-takeover expires.
-    const stats = await fs.stat(gate).catch(() => null);
+    const stats = await fs.lstat(gate).catch(() => null);
     if (stats && Date.now() - stats.mtimeMs > 5000) await fs.rm(gate, { force: true });
     return;
   }
@@ -60,8 +80,8 @@ async function takeOver(vmDir: string, seen: LockInfo | null): Promise<void> {
     const now = await readLock(vmDir);
     if (seen && now && now.pid === seen.pid && now.since === seen.since) await fs.rm(file, { force: true });
     else if (!seen && !now) {
-      // An unreadable lock is either being written right now or left by a crash mid-write.
-      const stats = await fs.stat(file).catch(() => null);
+      // An unreadable lock (damaged by hand: a link is never half-written) goes once it is old.
+      const stats = await fs.lstat(file).catch(() => null);
       if (stats && Date.now() - stats.mtimeMs > 5000) await fs.rm(file, { force: true });
     }
   } finally {
@@ -81,7 +101,7 @@ export async function acquireLock(vmDir: string, vmName: string, purpose: LockPu
   const info: LockInfo = { pid, purpose, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
-      await createWhole(file, JSON.stringify(info));
+      await fs.symlink(lockTarget(info), file);
       return {
         info,
         release: async () => {
@@ -101,15 +121,4 @@ export async function acquireLock(vmDir: string, vmName: string, purpose: LockPu
     }
   }
   throw new HangarError('VM_BUSY', `The VM "${vmName}" is locked by another process. Try again.`);
-}
-
-/** Creates `file` with `content`, whole or not at all; EEXIST when it exists. */
-async function createWhole(file: string, content: string): Promise<void> {
-  const temp = `${path.join(path.dirname(file), `.${path.basename(file)}`)}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  try {
-    await fs.writeFile(temp, content, { flag: 'wx', mode: 0o600 });
-    await fs.link(temp, file);
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
 }

@@ -11,10 +11,11 @@ export interface Tmpfs {
   cleanup(): Promise<void>;
 }
 
-export async function withTmpfs(sizeBytes: number): Promise<Tmpfs> {
+/** A tmpfs of `sizeBytes`; with `inodes`, it also holds at most that many files (and runs out of them first). */
+export async function withTmpfs(sizeBytes: number, { inodes }: { inodes?: number } = {}): Promise<Tmpfs> {
   if (!Number.isInteger(sizeBytes) || sizeBytes <= 0) throw new Error(`withTmpfs needs a whole number of bytes, not ${sizeBytes}.`);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hangar-tmpfs-'));
-  const mounted = await runProgram('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0700`, 'tmpfs', dir]);
+  const mounted = await runProgram('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0700${inodes ? `,nr_inodes=${inodes}` : ''}`, 'tmpfs', dir]);
   if (mounted.code !== 0) {
     await fs.rmdir(dir).catch(() => {});
     const why = (mounted.spawnError ?? mounted.stderr.trim()) || `exit code ${mounted.code}`;
@@ -55,4 +56,18 @@ export async function fillUp(dir: string): Promise<string> {
     await handle.close();
   }
   return filler;
+}
+
+/** Takes every free inode of the file system holding `dir` (empty files in a folder of their own); returns that folder. */
+export async function useUpFiles(dir: string): Promise<string> {
+  const folder = path.join(dir, 'files');
+  await fs.mkdir(folder);
+  for (let n = 0; ; n++) {
+    try {
+      await (await fs.open(path.join(folder, String(n)), 'wx')).close();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') return folder;
+      throw error;
+    }
+  }
 }
