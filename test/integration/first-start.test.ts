@@ -310,7 +310,11 @@ describe('npm start on a fresh clone (Electron downloaded by its own installer, 
           });
           child.on('close', (code) => reject(new Error(`npm run web ended (${code}) before serving:\n${output}`)));
         });
-        const page = await fetch(url);
+        // The one-time address trades its token for the session cookie, as a browser's first load does.
+        const signIn = await fetch(url, { redirect: 'manual' });
+        expect(signIn.status).toBe(303);
+        const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+        const page = await fetch(new URL('/', url), { headers: { cookie } });
         expect(page.status).toBe(200);
         expect(await page.text()).toContain('<div id="root">');
       } finally {

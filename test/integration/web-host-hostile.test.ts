@@ -165,7 +165,7 @@ describe('hangar web under hostile clients', () => {
     slow.stopReading();
     slow.send({ type: 'call', id: 0, method: 'writeTerminal', input: { terminal, data: base64('yes 0123456789abcdef0123456789abcdef\n') } });
     await until(() => programsUnder(pid, 'yes').length > 0, "yes running in the slow client's terminal", 10_000);
-    const ATTACHES = 500;
+    const ATTACHES = 800;
     expect(ATTACHES * answerBytes).toBeGreaterThan(3 * RSS_BOUND_BYTES);
     let asking: NodeJS.Timeout | undefined;
     void (async () => {
@@ -229,7 +229,7 @@ describe('hangar web under hostile clients', () => {
     }
   }, 120_000);
 
-  it("answers another client's calls promptly while one fires 20,000 listVms at once", async () => {
+  it("answers another client's calls promptly while one fires 50,000 listVms at once", async () => {
     const pid = host.pid;
     await sleep(1000);
     const fdsBefore = openFdsOf(pid);
@@ -247,17 +247,20 @@ describe('hangar web under hostile clients', () => {
     const fdSamples: number[] = [];
     const sampler = setInterval(() => fdSamples.push(openFdsOf(pid)), 100);
     try {
-      const CALLS = 20_000;
+      // 20,000 as the finding had it; more while the library answers from memory too fast for
+      // the other client's calls to land inside the flood (which is what this measures).
+      const CALLS = 50_000;
       for (let id = 0; id < CALLS; id++) flooder.send({ type: 'call', id, method: 'listVms', input: {} });
       const latencies: Record<string, number> = {};
       latencies.getVm = await timed('getVm', { vm: VM });
+      // The other client was answered while the flood was still being served.
+      const answeredDuringFlood = replies < CALLS;
       latencies.pauseVm = await timed('pauseVm', { vm: VM });
       latencies.resumeVm = await timed('resumeVm', { vm: VM });
       latencies.listVms = await timed('listVms', {});
-      const answeredDuringFlood = replies < CALLS;
-      await until(() => replies === CALLS, 'All 20,000 answers', 240_000);
+      await until(() => replies === CALLS, 'All the answers', 240_000);
       clearInterval(sampler);
-      console.log(`20,000 listVms: the other client waited ${JSON.stringify(latencies)} ms; open fds ${fdsBefore} before, at most ${Math.max(...fdSamples)} during`);
+      console.log(`${CALLS} listVms: the other client waited ${JSON.stringify(latencies)} ms; open fds ${fdsBefore} before, at most ${Math.max(...fdSamples)} during`);
       expect(answeredDuringFlood).toBe(true);
       expect(failures).toBe(0);
       for (const [method, ms] of Object.entries(latencies)) expect(ms, method).toBeLessThan(5000);
