@@ -10,6 +10,35 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
 
 const noElectron = { name: 'electron', message: 'Only src-main/electron/ may import Electron; the rest of src-main runs under plain Node.' };
+const noRenderer = { group: ['**/src-renderer', '**/src-renderer/**'], message: 'The main process serves the renderer through the contract; it never imports it.' };
+
+// The floors of src-main (ARCHITECTURE.md): a request enters at a door and goes down, never
+// up. Each folder may import the folders listed for it (and itself, util/ and src-shared);
+// an import of any other floor is refused. Imports are relative, so a floor is matched by
+// its folder name after the ../ that climb out of the importing folder.
+const FLOORS = {
+  electron: ['api', 'consoles', 'desktop'],
+  web: ['api', 'consoles', 'vms'],
+  cli: ['api', 'web'],
+  desktop: [],
+  api: ['connection', 'consoles', 'host', 'media', 'qemu', 'vms'],
+  connection: ['qemu', 'consoles', 'media', 'host', 'vms'],
+  qemu: ['consoles', 'vms'],
+  consoles: ['vms'],
+  media: [],
+  host: [],
+  vms: [],
+  util: [],
+};
+const floorRules = Object.entries(FLOORS).map(([floor, allowed]) => {
+  const forbidden = Object.keys(FLOORS).filter((other) => other !== floor && other !== 'util' && !allowed.includes(other));
+  const patterns = [noRenderer];
+  if (forbidden.length > 0) {
+    patterns.push({ regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`, message: `src-main/${floor}/ may import only ${[...allowed, 'util'].join(', ')} of src-main (the floors in ARCHITECTURE.md): a room never reaches up.` });
+  }
+  const paths = floor === 'electron' ? [] : [noElectron];
+  return { files: [`src-main/${floor}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
+});
 const noNode = nodeBuiltins.map((name) => ({ name, message: 'This layer must not use Node APIs.' }));
 
 export default tseslint.config(
@@ -24,19 +53,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['src-main/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { paths: [noElectron], patterns: [{ group: ['**/src-renderer', '**/src-renderer/**'], message: 'The main process serves the renderer through the contract; it never imports it.' }] },
-      ],
-    },
-  },
-  {
-    files: ['src-main/electron/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/src-renderer', '**/src-renderer/**'], message: 'The main process never imports the renderer.' }] }] },
-  },
+  ...floorRules,
   {
     files: ['src-renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },

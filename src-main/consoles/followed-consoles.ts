@@ -1,4 +1,4 @@
-import type { ConsoleSession } from '../connection/connection';
+import type { ConsoleSession } from './console-session';
 import { RingBuffer } from './ring-buffer';
 
 // The serial consoles one Hangar process follows for its clients (windows, browsers). One

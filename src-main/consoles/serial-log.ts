@@ -1,13 +1,14 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HangarError } from '../../src-shared/errors';
+import { VM_FILE_NAMES } from '../vms/layout';
 
 // What a VM's serial port printed, as kept in its folder: serial.log, and serial.log.1, the
 // one older file the log is rotated into when it reaches its cap. Only the end is ever read
 // (a log may be megabytes; a person wants its last screens), and never the whole file.
 
-export const SERIAL_LOG = 'serial.log';
-export const SERIAL_LOG_OLDER = 'serial.log.1';
+export const SERIAL_LOG = VM_FILE_NAMES.serialLog;
+export const SERIAL_LOG_OLDER = VM_FILE_NAMES.serialLogOld;
 /** As much as the keeper's scrollback holds, so a stopped VM's console shows what a running one did. */
 export const SERIAL_LOG_TAIL_BYTES = 256 * 1024;
 

@@ -30,12 +30,6 @@ export function runPaths(runDir: string): RunPaths {
   };
 }
 
-/** The VM folder's files QEMU is pointed at (see vms/layout.ts, where they are declared). */
-export function vmFiles(vmDir: string): { vmDir: string; serialLog: string; uefiVars: string } {
-  const layout = vmLayout(vmDir);
-  return { vmDir, serialLog: layout.serialLog, uefiVars: layout.uefiVars };
-}
-
 export interface LaunchPlan {
   config: VmConfig;
   vmDir: string;

@@ -1,19 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { HangarError } from '../../../src-shared/errors';
 import type { VmProblem } from '../../../src-shared/vm';
 import { RingBuffer } from '../../consoles/ring-buffer';
-import { atomicWriteFile } from '../../util/atomic-write';
 import { lineReader } from '../../util/json-lines';
+import { vmLayout } from '../../vms/layout';
 import { acquireLock, type VmLock } from '../../vms/lock';
+import { writeLastRun } from '../../vms/run-record';
 import { QmpClient, QmpError } from '../qmp';
 import { errorLines, explainQemuFailure } from '../qemu-errors';
-import { runPaths, vmFiles } from '../argv';
+import { runPaths } from '../argv';
 import { initialTracker, track, type Tracker, type TrackerInput } from '../vm-state';
 import { ConsoleViewers } from './console-viewers';
-import { KeeperRequest, LAST_RUN_FILE, LaunchSpec, keeperFiles, qmpArgumentsProblem, savedFiles, type KeeperMessage, type LastRun, type SaveReply, type StartReport } from './protocol';
+import { KeeperRequest, LaunchSpec, keeperFiles, qmpArgumentsProblem, type KeeperMessage, type SaveReply, type StartReport } from './protocol';
 import { RestoreFailure, restoreVmState, saveVmState } from './save-restore';
 import { SerialLogWriter } from './serial-log-writer';
 
@@ -61,7 +61,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
   const files = keeperFiles(runDir);
   const spec = LaunchSpec.parse(JSON.parse(await fs.readFile(files.launch, 'utf8')));
   const run = runPaths(runDir);
-  const qemuLogFile = path.join(spec.vmDir, 'qemu.log');
+  const qemuLogFile = vmLayout(spec.vmDir).qemuLog;
   process.umask(0o077);
 
   let lock: VmLock;
@@ -134,7 +134,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     }
 
     // Before QEMU starts, so its first line is kept; a log that fails is a note in the VM's problem.
-    serialLog = await SerialLogWriter.open(vmFiles(spec.vmDir).serialLog, { onStopped: () => broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) }) });
+    serialLog = await SerialLogWriter.open(vmLayout(spec.vmDir).serialLog, { onStopped: () => broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) }) });
     const qemuLog = createWriteStream(qemuLogFile, { flags: 'a', mode: 0o600 });
     // A full disk costs the log, never the keeper (an unhandled stream error would end it, and QEMU with it).
     qemuLog.on('error', () => {});
@@ -167,7 +167,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       feed({ type: 'qmp-event', event });
     });
     // A saved VM: QEMU waits (-incoming defer) for its state before anyone may see it.
-    if (spec.restore) await restoreVmState({ qmp, qemuEnded: exitedPromise }, { socket: files.state, files: savedFiles(spec.vmDir), resume: spec.restore.resume });
+    if (spec.restore) await restoreVmState({ qmp, qemuEnded: exitedPromise }, { socket: files.state, files: vmLayout(spec.vmDir), resume: spec.restore.resume });
     const status = await qmp.execute<{ status: string }>('query-status');
     feed({ type: 'status', status: status.status });
 
@@ -265,7 +265,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     saving = true;
     let saved;
     try {
-      saved = await saveVmState({ qmp: qmp as QmpClient, qemuEnded: exitedPromise }, { vmName: spec.vmName, socket: files.state, files: savedFiles(spec.vmDir), argv: spec.argv });
+      saved = await saveVmState({ qmp: qmp as QmpClient, qemuEnded: exitedPromise }, { vmName: spec.vmName, socket: files.state, files: vmLayout(spec.vmDir), argv: spec.argv });
     } catch (error) {
       saving = false;
       throw error;
@@ -297,12 +297,4 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
   await cleanUp();
   broadcast({ type: 'state', state: tracker.state, problem: problemOf(tracker) });
   await hangUp();
-}
-
-async function writeLastRun(vmDir: string, lastRun: LastRun): Promise<void> {
-  try {
-    await atomicWriteFile(path.join(vmDir, LAST_RUN_FILE), JSON.stringify(lastRun, null, 2) + '\n');
-  } catch {
-    // A full disk must not keep the keeper from cleaning up; the state is still broadcast.
-  }
 }

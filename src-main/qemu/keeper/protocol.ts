@@ -45,42 +45,6 @@ export const keeperFiles = (runDir: string) => ({
   state: path.join(runDir, 'state.sock'),
 });
 
-/** Written to the VM folder when QEMU ends: how the last run finished, kept across restarts. */
-export const LastRun = z.strictObject({
-  state: z.enum(['stopped', 'crashed', 'saved']),
-  problem: VmProblem.nullable(),
-  endedAt: z.string(),
-  exitCode: z.number().int().nullable(),
-  signal: z.string().nullable(),
-});
-export type LastRun = z.infer<typeof LastRun>;
-export const LAST_RUN_FILE = 'last-run.json';
-
-/**
- * A saved VM: QEMU's migration stream in saved-state.bin (0600) and what resuming needs in
- * saved.json. The VM counts as saved while both exist; the stream is written as
- * saved-state.bin.partial and renamed only once complete and flushed.
- */
-export const savedFiles = (vmDir: string) => ({
-  state: path.join(vmDir, 'saved-state.bin'),
-  partial: path.join(vmDir, 'saved-state.bin.partial'),
-  info: path.join(vmDir, 'saved.json'),
-});
-
-export const SavedState = z.strictObject({
-  savedAt: z.string(),
-  /** Whether the guest ran or was paused when saved: it resumes the same way. */
-  resume: z.enum(['running', 'paused']),
-  /** The versioned machine type the stream was made with (pc-q35-7.2, not the alias q35). */
-  machine: z
-    .string()
-    .regex(/^[\w.-]{1,64}$/)
-    .nullable(),
-  qemuVersion: z.string().nullable(),
-  bytes: z.number().int().nonnegative(),
-});
-export type SavedState = z.infer<typeof SavedState>;
-
 /** The keeper's first line on its stdout, read by the process that started it. */
 export const StartReport = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready'), keeperPid: z.number().int(), qemuPid: z.number().int() }),

@@ -8,7 +8,8 @@ import { HangarError } from '../../../src-shared/errors';
 import { formatBytes } from '../../../src-shared/format';
 import { atomicWriteFile } from '../../util/atomic-write';
 import type { QmpClient, QmpEvent } from '../qmp';
-import type { SavedState, savedFiles } from './protocol';
+import type { VmLayout } from '../../vms/layout';
+import type { SavedState } from '../../vms/saved-state';
 
 // Saving a VM is QEMU's migration, sent to a file; resuming is an incoming migration read
 // from it. The obvious `migrate exec:cat > FILE` cannot work here: exec: migration makes
@@ -33,7 +34,8 @@ export interface MigrationPeer {
   qemuEnded: Promise<void>;
 }
 
-export type SavedFiles = ReturnType<typeof savedFiles>;
+/** Where a VM's saved state goes (vms/layout.ts). */
+export type SavedFiles = Pick<VmLayout, 'savedState' | 'savedPartial' | 'savedInfo'>;
 
 /** Why a restore failed, before QEMU's own words (its stderr) are added by the keeper. */
 export class RestoreFailure extends Error {}
@@ -134,7 +136,7 @@ export interface SaveOptions {
 }
 
 /**
- * Stops the guest, streams its whole state into files.partial, flushes it and renames it
+ * Stops the guest, streams its whole state into files.savedPartial, flushes it and renames it
  * into place with saved.json beside it. On any failure the partial file goes, the guest runs
  * on as before, and the error says why (NO_SPACE for a full disk). QEMU is left in
  * 'postmigrate' on success: the keeper quits it.
@@ -148,10 +150,10 @@ export async function saveVmState(peer: MigrationPeer, options: SaveOptions): Pr
   const wasRunning = status === 'running';
   const [machine, qemuVersion] = await Promise.all([versionedMachine(qmp, options.argv).catch(() => null), Promise.resolve(versionOf(qmp.greeting))]);
 
-  await fs.rm(files.partial, { force: true });
+  await fs.rm(files.savedPartial, { force: true });
   await fs.rm(socket, { force: true });
   // flush: fsync before close, so "written" means on the disk (and a late ENOSPC is seen here).
-  const file = createWriteStream(files.partial, { flags: 'wx', mode: 0o600, flush: true });
+  const file = createWriteStream(files.savedPartial, { flags: 'wx', mode: 0o600, flush: true });
   await once(file, 'open');
   let stream: net.Socket | null = null;
   let server: net.Server | null = null;
@@ -186,12 +188,12 @@ export async function saveVmState(peer: MigrationPeer, options: SaveOptions): Pr
     if (writeError) throw writeError;
     if (migration.status === 'rejected') throw new Error((migration.reason as Error).message);
 
-    const bytes = (await fs.stat(files.partial)).size;
+    const bytes = (await fs.stat(files.savedPartial)).size;
     const saved: SavedState = { savedAt: new Date().toISOString(), resume: wasRunning ? 'running' : 'paused', machine, qemuVersion, bytes };
     // saved.json first, the stream's rename last: the rename is the moment the VM counts as saved.
-    await atomicWriteFile(files.info, JSON.stringify(saved, null, 2) + '\n');
-    await fs.rename(files.partial, files.state);
-    await syncFolder(path.dirname(files.state));
+    await atomicWriteFile(files.savedInfo, JSON.stringify(saved, null, 2) + '\n');
+    await fs.rename(files.savedPartial, files.savedState);
+    await syncFolder(path.dirname(files.savedState));
     return saved;
   } catch (error) {
     stream?.destroy();
@@ -199,9 +201,9 @@ export async function saveVmState(peer: MigrationPeer, options: SaveOptions): Pr
       file.destroy();
       await once(file, 'close').catch(() => {});
     }
-    const written = await fs.stat(files.partial).then((stats) => stats.size, () => 0);
-    await fs.rm(files.partial, { force: true });
-    await fs.rm(files.info, { force: true });
+    const written = await fs.stat(files.savedPartial).then((stats) => stats.size, () => 0);
+    await fs.rm(files.savedPartial, { force: true });
+    await fs.rm(files.savedInfo, { force: true });
     if (migrating && migrated) {
       await qmp.execute('migrate_cancel').catch(() => {});
       await migrated.catch(() => {});
@@ -210,7 +212,7 @@ export async function saveVmState(peer: MigrationPeer, options: SaveOptions): Pr
     if (stopped) await qmp.execute('cont').catch(() => {});
     const goesOn = wasRunning ? 'It keeps running.' : 'It stays paused.';
     if (isNoSpace(error)) {
-      const dir = path.dirname(files.state);
+      const dir = path.dirname(files.savedState);
       const full = written > 0 ? `There is not enough free space in ${dir} to save "${vmName}": the disk was full after ${formatBytes(written)} of its state.` : `There is no free space in ${dir} to save "${vmName}".`;
       throw new HangarError('NO_SPACE', `${full} Nothing was saved. ${goesOn}`);
     }
@@ -261,11 +263,11 @@ export async function restoreVmState(peer: MigrationPeer, options: RestoreOption
       candidate.once('error', reject);
     });
     // QEMU may close its end once it has read the last section: a late EPIPE is not a failure.
-    const fed = pipeline(createReadStream(files.state), connection).catch((error: unknown) => error);
+    const fed = pipeline(createReadStream(files.savedState), connection).catch((error: unknown) => error);
     const [migration, feeding] = await Promise.allSettled([migrated, fed]);
     if (migration.status === 'rejected') {
       const unreadable = feeding.status === 'fulfilled' && (feeding.value as NodeJS.ErrnoException | undefined)?.syscall === 'open';
-      throw new RestoreFailure(unreadable ? `the file ${files.state} could not be read` : (migration.reason as Error).message);
+      throw new RestoreFailure(unreadable ? `the file ${files.savedState} could not be read` : (migration.reason as Error).message);
     }
   } catch (error) {
     connection?.destroy();
@@ -274,8 +276,8 @@ export async function restoreVmState(peer: MigrationPeer, options: RestoreOption
   } finally {
     await fs.rm(socket, { force: true }).catch(() => {});
   }
-  await fs.rm(files.state);
-  await fs.rm(files.info, { force: true });
-  await syncFolder(path.dirname(files.state));
+  await fs.rm(files.savedState);
+  await fs.rm(files.savedInfo, { force: true });
+  await syncFolder(path.dirname(files.savedState));
   if (options.resume === 'running') await qmp.execute('cont');
 }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { VmConfig } from '../../../src-shared/vm';
 import { buildQemuArgv, runPaths } from '../../../src-main/qemu/argv';
-import { KeeperMessage, KeeperRequest, LastRun, LaunchSpec, SavedState, keeperFiles, savedFiles } from '../../../src-main/qemu/keeper/protocol';
+import { KeeperMessage, KeeperRequest, LaunchSpec, keeperFiles } from '../../../src-main/qemu/keeper/protocol';
+import { vmLayout } from '../../../src-main/vms/layout';
+import { LastRun } from '../../../src-main/vms/run-record';
+import { SavedState } from '../../../src-main/vms/saved-state';
 import { checkSocketPath } from '../../../src-main/qemu/keeper/save-restore';
 import { sampleConfig, withDevices, withMachine } from '../vms/sample';
 
@@ -67,7 +70,7 @@ describe('saved.json', () => {
   });
 
   it('lives in the VM folder, its socket in the run folder', () => {
-    expect(savedFiles('/vms/tiny')).toEqual({ state: '/vms/tiny/saved-state.bin', partial: '/vms/tiny/saved-state.bin.partial', info: '/vms/tiny/saved.json' });
+    expect(vmLayout('/vms/tiny')).toMatchObject({ savedState: '/vms/tiny/saved-state.bin', savedPartial: '/vms/tiny/saved-state.bin.partial', savedInfo: '/vms/tiny/saved.json' });
     // No longer than control.sock: wherever the keeper could listen, the state socket fits too.
     const files = keeperFiles('/run/x');
     expect(files.state.length).toBeLessThanOrEqual(files.control.length);
