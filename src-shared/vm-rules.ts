@@ -44,6 +44,12 @@ export type Verdict = { ok: true } | { ok: false; code: ErrorCode; reason: strin
 const YES: Verdict = { ok: true };
 const no = (code: ErrorCode, reason: string): Verdict => ({ ok: false, code, reason });
 
+/** Why a VM whose vm.json cannot be read is refused almost everything. */
+export function brokenReason(vm: Pick<VmFacts, 'name' | 'state' | 'broken' | 'orphaned'>): string {
+  const live = isLive(vm.state) && !vm.orphaned;
+  return `"${vm.name}" cannot be loaded (${vm.broken ?? 'its definition is damaged'}), so it can only be ${live ? 'shut down or forced off' : 'deleted'}.`;
+}
+
 /** Its QEMU runs (or is about to, or is ending). */
 export function isLive(state: VmState): boolean {
   return state === 'starting' || state === 'running' || state === 'paused' || state === 'shutting-down';
@@ -66,10 +72,13 @@ const STATE_WORDS: Record<VmState, string> = {
 
 export function mayI(action: VmAction, vm: VmFacts): Verdict {
   const name = `"${vm.name}"`;
-  if (vm.broken) {
-    return action === 'delete' ? YES : no('VM_BROKEN', `${name} cannot be loaded (${vm.broken}), so it can only be deleted.`);
-  }
   const { state } = vm;
+  if (vm.broken) {
+    // Its vm.json cannot be read; what runs from it can still be shut down, nothing else.
+    const live = isLive(state) && !vm.orphaned;
+    if (action === 'delete') return live ? no('VM_RUNNING', `${name} is running. Shut it down before deleting it.`) : YES;
+    if (!(live && (action === 'shutDown' || action === 'forceOff'))) return no('VM_BROKEN', brokenReason(vm));
+  }
   const is = (...states: VmState[]): boolean => states.includes(state);
   const now = `${name} is ${STATE_WORDS[state]}`;
   if (vm.orphaned && action !== 'forceOff') {

@@ -243,8 +243,9 @@ export async function changeMedia(engine: Engine, ref: string, iso: string | nul
   const { config } = t.vm.entry;
   const cd = cdId ? config.devices.cdroms.find((candidate) => candidate.id === cdId) : config.devices.cdroms[0];
   if (!cd) throw new HangarError('BAD_SETTINGS', cdId ? `"${config.name}" has no CD drive ${cdId}.` : `"${config.name}" has no CD drive. Add one in its settings.`);
-  if (cd.iso === iso) return engine.publish(t.vm.entry.id);
+  // The rule first, even for no change: the answer must not depend on what is in the drive.
   allow(t.summary, 'change', { kind: 'cdrom' });
+  if (cd.iso === iso) return engine.publish(t.vm.entry.id);
   if (t.keeper) {
     try {
       if (iso === null) await t.keeper.execute('eject', { id: qemuIds.cdDevice(cd), force: true });

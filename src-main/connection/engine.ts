@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { HangarError } from '../../src-shared/errors';
 import type { VmSummary } from '../../src-shared/vm';
+import { brokenReason } from '../../src-shared/vm-rules';
 import { VmLibrary } from '../vms/library';
 import { endedNow, writeLastRun } from '../vms/run-record';
 import type { ConnectionEvent } from './connection';
@@ -83,7 +84,7 @@ export class Engine {
   /** As resolve, for a VM that can be loaded. */
   async resolveConfigured(ref: string): Promise<{ vm: ConfiguredVm; summary: VmSummary }> {
     const found = await this.resolve(ref);
-    if (!found.vm.entry.config) throw new HangarError('VM_BROKEN', `The VM "${found.vm.entry.id}" cannot be loaded: ${found.vm.entry.broken}`);
+    if (!found.vm.entry.config) throw new HangarError('VM_BROKEN', brokenReason(found.summary));
     return found as { vm: ConfiguredVm; summary: VmSummary };
   }
 

@@ -12,7 +12,7 @@ import { endedNow, writeLastRun } from '../vms/run-record';
 import { discardSavedState, removeSaveLeftovers, type SavedState } from '../vms/saved-state';
 import type { Engine } from './engine';
 import type { EngineHost } from './engine-host';
-import type { ConfiguredVm } from './library-cache';
+import type { ConfiguredVm, KnownVm } from './library-cache';
 import { acceleratorFor, checkIso, requireFirmware, requireQemu, requireTpm } from './requirements';
 
 // Starting, stopping, saving and the buttons in between. Each asks the shared rules
@@ -69,10 +69,11 @@ export function startVm(engine: Engine, ref: string): Promise<VmSummary> {
 async function start(engine: Engine, id: string): Promise<VmSummary> {
   // The definition as it is on disk now: a start acts on nothing stale.
   await engine.vms.reload(id);
-  const { vm, summary } = await engine.resolveConfigured(id);
-  if (engine.keepers.connected(id)) return summary;
+  const found = await engine.resolve(id);
+  if (engine.keepers.connected(id)) return found.summary;
   // This very start is what shows it as 'starting': judge the state under it.
-  check('start', summary.state === 'starting' ? { ...summary, state: vm.saved ? 'saved' : 'stopped' } : summary);
+  check('start', found.summary.state === 'starting' ? { ...found.summary, state: found.vm.saved ? 'saved' : 'stopped' } : found.summary);
+  const { vm } = await engine.resolveConfigured(id);
   const host = await engine.host();
   const qemuBinary = requireQemu(host);
   const saved = vm.saved;
@@ -160,8 +161,8 @@ async function waitForKeeper(engine: Engine, id: string, timeoutMs = 60_000): Pr
 }
 
 /** The running VM's keeper, or the rule's words for why it has none. */
-export async function running(engine: Engine, ref: string, action: VmAction): Promise<{ vm: ConfiguredVm; keeper: KeeperClient; summary: VmSummary }> {
-  const { vm, summary } = await engine.resolveConfigured(ref);
+export async function running(engine: Engine, ref: string, action: VmAction): Promise<{ vm: KnownVm; keeper: KeeperClient; summary: VmSummary }> {
+  const { vm, summary } = await engine.resolve(ref);
   check(action, summary);
   const keeper = engine.keepers.connected(vm.entry.id);
   if (!keeper) throw new HangarError('VM_NOT_RUNNING', `"${summary.name}" is not running.`);
@@ -190,11 +191,8 @@ export async function refreshState(engine: Engine, ref: string): Promise<VmSumma
 }
 
 export async function stopVm(engine: Engine, ref: string, { force }: { force: boolean }): Promise<VmSummary> {
-  const { vm, summary } = await engine.resolveConfigured(ref).catch(async (error: unknown) => {
-    // A broken VM can still be running (its vm.json damaged meanwhile): force still works.
-    if (!(error instanceof HangarError && error.code === 'VM_BROKEN')) throw error;
-    return (await engine.resolve(ref)) as { vm: ConfiguredVm; summary: VmSummary };
-  });
+  // Not resolveConfigured: a VM whose vm.json broke while it runs can still be shut down.
+  const { vm, summary } = await engine.resolve(ref);
   const id = vm.entry.id;
   if (summary.orphaned) {
     check(force ? 'forceOff' : 'shutDown', summary);

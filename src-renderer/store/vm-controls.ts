@@ -1,9 +1,11 @@
 import { hasConsole, mayI, type VmAction as RuleAction, type VmFacts } from '../../src-shared/vm-rules';
-import type { VmAction } from './vms-slice';
 
 // Which buttons a VM offers in its state, and which of them its library row shows as well:
 // one table for the VM page and the library. Whether a button may be pressed is the shared
 // rule's answer (src-shared/vm-rules.ts), the same the engine gives, with its reason on hover.
+
+/** The store's actions a button can run on a VM. */
+export type VmAction = 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm' | 'saveVm';
 
 export type VmCommand = { kind: 'action'; action: VmAction } | { kind: 'stop'; force: boolean } | { kind: 'delete' };
 

@@ -4,7 +4,8 @@ import type { ApiClient } from '../api/client';
 import { whyNotAnIso, type FileDoor } from '../api/files';
 import type { SliceCreator } from './index';
 
-export type VmAction = 'startVm' | 'pauseVm' | 'resumeVm' | 'resetVm' | 'saveVm';
+export type { VmAction } from './vm-controls';
+import type { VmAction } from './vm-controls';
 
 export interface VmsSlice {
   vms: Record<string, VmSummary>;
