@@ -36,6 +36,8 @@ export interface VmFacts {
   state: VmState;
   broken: string | null;
   orphaned: boolean;
+  /** A saved state is kept on disk (saved, or a resume that failed and kept it). */
+  savedState?: boolean;
   config: VmConfig | null;
 }
 
@@ -102,13 +104,13 @@ export function mayI(action: VmAction, vm: VmFacts): Verdict {
       if (is('running', 'paused')) return YES;
       return no('VM_NOT_RUNNING', is('saved') ? `${now} already. Start it to resume where it was.` : `${now}, so there is nothing to save.`);
     case 'discardSavedState':
-      return is('saved') ? YES : no('VM_NOT_RUNNING', `${now}; it has no saved state to forget.`);
+      return !isLive(state) && (is('saved') || vm.savedState) ? YES : no('VM_NOT_RUNNING', `${now}; it has no saved state to forget.`);
     case 'rename':
       // The name is not part of the machine, so a saved VM may be renamed.
       return is('stopped', 'crashed', 'saved') ? YES : no('VM_RUNNING', `${now}. Shut it down to rename it.`);
     case 'editMachine':
-      if (is('stopped', 'crashed')) return YES;
-      return savedOrLive(vm, 'its settings');
+      if (is('stopped', 'crashed') && !vm.savedState) return YES;
+      return savedOrLive(vm, 'its settings (other than its name)');
     case 'delete':
       return is('stopped', 'crashed', 'saved') ? YES : no('VM_RUNNING', `${now}. Shut it down before deleting it.`);
     case 'changeMedia':
@@ -147,7 +149,7 @@ export function hotPluggable(kind: DeviceKind, bus?: DiskBus): boolean {
 export function mayChangeDevice(vm: VmFacts, operation: DeviceOperation, device: { kind: DeviceKind; bus?: DiskBus }): Verdict {
   const general = mayI('editMachine', vm);
   if (general.ok) return YES;
-  if (vm.broken || vm.orphaned || vm.state === 'saved') return general;
+  if (vm.broken || vm.orphaned || vm.state === 'saved' || vm.savedState) return general;
   const name = `"${vm.name}"`;
   if (vm.state !== 'running' && vm.state !== 'paused') return no('VM_BUSY', `${name} is ${STATE_WORDS[vm.state]}; wait until it runs or stops.`);
   if (device.kind === 'cdrom' && operation === 'change') return YES;
@@ -162,7 +164,7 @@ const OPERATION_WORDS: Record<DeviceOperation, string> = { add: 'added', change:
 
 function savedOrLive(vm: VmFacts, what: string): Verdict {
   const name = `"${vm.name}"`;
-  if (vm.state === 'saved') {
+  if (vm.state === 'saved' || vm.savedState) {
     return no('VM_BUSY', `${name} is saved, so ${what} cannot change until it runs again: its saved memory belongs to this exact machine. Start it (it resumes where it was), or force it off to forget the saved state.`);
   }
   return no('VM_RUNNING', `${name} is ${STATE_WORDS[vm.state]}. Shut it down to change ${what}.`);

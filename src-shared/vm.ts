@@ -116,6 +116,8 @@ export const VmSummary = z.strictObject({
   pid: z.number().int().nullable(),
   /** It runs, but its keeper died: Hangar cannot talk to QEMU, only force it off. */
   orphaned: z.boolean().default(false),
+  /** Its memory is kept on disk (saved, or a resume that failed): a start resumes it, force off forgets it. */
+  savedState: z.boolean().default(false),
 });
 export type VmSummary = z.infer<typeof VmSummary>;
 

@@ -1,7 +1,7 @@
 import { constants, promises as fs } from 'node:fs';
 import { HangarError } from '../../src-shared/errors';
 import type { VmConfig, VmSummary } from '../../src-shared/vm';
-import { mayI, type VmAction } from '../../src-shared/vm-rules';
+import { isLive, mayI, type VmAction } from '../../src-shared/vm-rules';
 import { buildQemuArgv, runPaths, type LaunchPlan } from '../qemu/argv';
 import type { KeeperClient } from '../qemu/keeper/client';
 import { KeeperCommandError } from '../qemu/keeper/client';
@@ -201,8 +201,8 @@ export async function stopVm(engine: Engine, ref: string, { force }: { force: bo
     await writeLastRun(vm.entry.dir, endedNow('stopped'));
     return engine.publish(id);
   }
-  // The power cord of a saved VM: forget its state, so it boots afresh next time.
-  if (force && summary.state === 'saved') {
+  // The power cord of a saved VM (or of one whose resume failed): forget its state, so it boots afresh next time.
+  if (force && summary.savedState && !isLive(summary.state)) {
     check('discardSavedState', summary);
     await discardSavedState(vm.entry.dir, summary.name);
     return engine.publish(id);

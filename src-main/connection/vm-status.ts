@@ -19,7 +19,7 @@ export const ORPHAN_PROBLEM = "Hangar lost this VM's keeper process; the VM runs
 
 export function vmStatus(vm: KnownVm, run: RunFacts): VmSummary {
   const { entry, lastRun, saved } = vm;
-  const base = { id: entry.id, name: entry.config?.name ?? entry.id, broken: entry.broken, config: entry.config, orphaned: false };
+  const base = { id: entry.id, name: entry.config?.name ?? entry.id, broken: entry.broken, config: entry.config, orphaned: false, savedState: saved !== null && !run.keeper };
   if (run.keeper) return { ...base, state: run.keeper.state, problem: run.keeper.problem, accelerator: run.keeper.accelerator, pid: run.keeper.qemuPid };
   if (run.starting) return { ...base, state: 'starting', problem: null, accelerator: null, pid: null };
   if (run.orphanPid !== null) return { ...base, state: 'running', problem: { message: ORPHAN_PROBLEM, log: [] }, accelerator: null, pid: run.orphanPid, orphaned: true };

@@ -37,7 +37,7 @@ function offers(vm: VmFacts, shutdownIgnored: boolean): Offer[] {
   if (!hasConsole(state)) {
     return [
       { label: state === 'saved' ? 'Resume' : 'Start', command: { kind: 'action', action: 'startVm' }, rule: 'start', inRow: true },
-      ...(state === 'saved' ? [{ label: 'Discard saved state', command: { kind: 'stop', force: true } as const, rule: 'discardSavedState' as const, title: 'Forget the saved state: the VM boots afresh next time', inRow: false }] : []),
+      ...(state === 'saved' || vm.savedState ? [{ label: 'Discard saved state', command: { kind: 'stop', force: true } as const, rule: 'discardSavedState' as const, title: 'Forget the saved state: the VM boots afresh next time', inRow: false }] : []),
       { label: 'Delete…', command: { kind: 'delete' }, rule: 'delete', danger: true, inRow: false },
     ];
   }

@@ -100,7 +100,7 @@ describe('save and resume', () => {
     // Nothing to save now, said in words.
     const notRunning = await refusal(call(service, 'saveVm', { vm: 'sleeper' }));
     expect(notRunning.code).toBe('VM_NOT_RUNNING');
-    expect(notRunning.message).toBe('"Sleeper" is not running, so there is nothing to save.');
+    expect(notRunning.message).toBe('"Sleeper" is stopped, so there is nothing to save.');
 
     // And it boots afresh next time.
     await call(service, 'startVm', { vm: 'sleeper' });

@@ -11,7 +11,7 @@ import { sampleConfig, withDevices } from '../vms/sample';
 function details({ state = 'running', forwards, dir = '/home/ann/.local/share/hangar/vms/debian-12' }: { state?: VmState; forwards: PortForward[]; dir?: string }): VmDetails {
   const config = withDevices(sampleConfig(), { nics: [{ id: 'nic0', model: 'virtio-net', network: 'user', mac: '52:54:00:12:34:56', portForwards: forwards }] });
   return {
-    summary: { id: config.id, name: config.name, state, broken: null, problem: null, config, accelerator: 'kvm', pid: state === 'stopped' ? null : 4242, orphaned: false },
+    summary: { id: config.id, name: config.name, state, broken: null, problem: null, config, accelerator: 'kvm', pid: state === 'stopped' ? null : 4242, orphaned: false, savedState: false },
     argv: null,
     dir,
     disks: [],

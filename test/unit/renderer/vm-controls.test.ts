@@ -6,7 +6,7 @@ import { vmControls } from '../../../src-renderer/store/vm-controls';
 // The buttons a VM offers, on its page and in its library row, for every state; whether one
 // may be pressed is the engine's own rule.
 
-const vm = (state: VmState, extra: Partial<VmSummary> = {}): VmSummary => ({ id: 'vm', name: 'VM', state, broken: null, problem: null, config: null, accelerator: null, pid: null, orphaned: false, ...extra });
+const vm = (state: VmState, extra: Partial<VmSummary> = {}): VmSummary => ({ id: 'vm', name: 'VM', state, broken: null, problem: null, config: null, accelerator: null, pid: null, orphaned: false, savedState: state === 'saved', ...extra });
 const idle = { busy: false, shutdownIgnored: false };
 const labels = (state: VmState, context = idle) => vmControls(vm(state), context).map((control) => control.label);
 const rowLabels = (state: VmState, context = idle) =>
