@@ -128,6 +128,8 @@ function checkBootOrder(config: VmConfig, order: readonly string[]): void {
   const stranger = order.find((id) => !bootable.has(id));
   if (stranger) throw new HangarError('BAD_SETTINGS', `"${config.name}" cannot boot from ${stranger}: only its disks and CD drives can be booted from.`);
   if (new Set(order).size !== order.length) throw new HangarError('BAD_SETTINGS', 'Each device can appear once in the boot order.');
+  const first = config.devices.cdroms.find((cd) => cd.id === order[0]);
+  if (first && first.iso === null) throw new HangarError('BAD_SETTINGS', `"${config.name}" has no ISO in its CD drive ${first.id} to boot from. Insert one first.`);
 }
 
 export function applyChanges(config: VmConfig, changes: z.output<typeof VmChanges>): VmConfig {

@@ -6,7 +6,7 @@ import type { IsoInfo } from '../../src-shared/os';
 import type { HostCapacity } from '../../src-shared/sizing';
 import type { Firmware, VmConfig } from '../../src-shared/vm';
 import { inspectIso } from '../media/inspect';
-import { freeBytes } from '../qemu/img';
+import { freeBytes } from '../util/free-space';
 import type { EngineHost } from './engine-host';
 
 // What this machine must have for a VM, said once: QEMU itself, UEFI firmware, swtpm, the

@@ -11,8 +11,6 @@ import { identifyImage, judgeImageInfo, type ImportFormat } from './image-check'
 // and removes what it made when it fails half-way. Images to import are untrusted: they
 // are identified and judged by image-check.ts, and qemu-img reads them within limits.
 
-/** @deprecated moved to util/free-space.ts; kept here until connection/local-qemu.ts imports it from there. */
-export { freeBytes };
 export { IMPORT_FORMATS, type ImportFormat } from './image-check';
 
 export interface ImageInfo {

@@ -52,12 +52,12 @@ describe('the Terminal tab', () => {
     const ssh = page.getByRole('button', { name: 'SSH into the guest' });
     await page.getByLabel('User').fill('root');
     expect(await ssh.isDisabled()).toBe(true);
-    await expect.poll(() => page.locator('.terminal-pane .field-hint').innerText()).toContain('SSH needs a port forward to the guest’s port 22');
+    await expect.poll(() => page.locator('.terminal-pane .field-hint').innerText()).toContain("has no port forward to the guest's SSH port (TCP 22)");
 
     await openTerminalTab('Term Guest');
     await page.getByLabel('User').fill('root');
     expect(await page.getByRole('button', { name: 'SSH into the guest' }).isDisabled()).toBe(true);
-    await expect.poll(() => page.locator('.terminal-pane .field-hint').innerText()).toContain('SSH works while the VM runs');
+    await expect.poll(() => page.locator('.terminal-pane .field-hint').innerText()).toContain('start it and wait for its OS to boot before opening an SSH terminal');
   });
 
   it('a host shell runs what is typed and pasted, survives a tab switch, and closes', async () => {

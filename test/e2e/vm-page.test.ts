@@ -144,60 +144,144 @@ describe('long names', () => {
 });
 
 describe('the Settings tab', () => {
-  const info = (): { cpus: number; memoryMiB: number; name: string } => (JSON.parse(hangar('info', 'default-guest', '--json')) as { summary: { config: { cpus: number; memoryMiB: number; name: string } } }).summary.config;
-  const save = (): Locator => page.getByRole('button', { name: 'Save settings' });
+  type Config = { machine: { cpus: number; memoryMiB: number }; name: string; devices: { disks: { id: string; bus: string }[]; cdroms: { id: string }[]; nics: { id: string; portForwards: { hostPort: number; guestPort: number }[] }[] } };
+  const info = (): Config => (JSON.parse(hangar('info', 'default-guest', '--json')) as { summary: { config: Config } }).summary.config;
+  const save = (): Locator => page.getByRole('button', { name: 'Save machine settings' });
+  const machine = (): Locator => page.getByRole('form', { name: 'Machine' });
+  /** The words beside a field: what its aria-describedby points at. */
+  const noteOf = async (field: Locator): Promise<string> => {
+    const id = await field.getAttribute('aria-describedby');
+    return id ? page.locator(`[id="${id}"]`).innerText().catch(() => '') : '';
+  };
 
   it('saves a default VM (2048 MiB), and any memory the engine takes', async () => {
     await openVm('Default Guest');
     await page.getByRole('tab', { name: 'Settings' }).click();
-    expect(await page.getByLabel('Memory (MiB)').inputValue()).toBe('2048');
-    await page.getByLabel('CPUs').fill('1');
+    expect(await machine().getByLabel('Memory (MiB)').inputValue()).toBe('2048');
+    await machine().getByLabel('CPUs').fill('1');
     await save().click();
     await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor({ timeout: 10_000 });
-    expect(info()).toMatchObject({ cpus: 1, memoryMiB: 2048 });
+    expect(info().machine).toMatchObject({ cpus: 1, memoryMiB: 2048 });
 
     // Neither a multiple of 256 nor of 64: the engine takes it, so the field must too.
-    await page.getByLabel('Memory (MiB)').fill('1000');
+    await machine().getByLabel('Memory (MiB)').fill('1000');
     await save().click();
     await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor({ timeout: 10_000 });
-    expect(info()).toMatchObject({ cpus: 1, memoryMiB: 1000 });
+    expect(info().machine).toMatchObject({ cpus: 1, memoryMiB: 1000 });
   });
 
   it('says what is wrong with each value as it is typed, in the engine’s words, and keeps Save disabled', async () => {
     await openVm('Default Guest');
     await page.getByRole('tab', { name: 'Settings' }).click();
     const threads = os.cpus().length;
-    const cases: { field: string; id: string; value: string; says: string }[] = [
-      { field: 'Memory (MiB)', id: 'settings-memory', value: '', says: numberProblem('memoryMiB', NaN) ?? '' },
-      { field: 'Memory (MiB)', id: 'settings-memory', value: '0', says: numberProblem('memoryMiB', 0) ?? '' },
-      { field: 'Memory (MiB)', id: 'settings-memory', value: '-5', says: numberProblem('memoryMiB', -5) ?? '' },
-      { field: 'Memory (MiB)', id: 'settings-memory', value: '1000.5', says: numberProblem('memoryMiB', 1000.5) ?? '' },
-      { field: 'Memory (MiB)', id: 'settings-memory', value: String(LIMITS.memoryMiB.max + 1), says: numberProblem('memoryMiB', LIMITS.memoryMiB.max + 1) ?? '' },
-      { field: 'Memory (MiB)', id: 'settings-memory', value: String(Math.ceil(os.totalmem() / 1024 ** 2) + 1024), says: 'more memory than this machine has' },
-      { field: 'CPUs', id: 'settings-cpus', value: '0', says: numberProblem('cpus', 0) ?? '' },
-      { field: 'CPUs', id: 'settings-cpus', value: '1.5', says: numberProblem('cpus', 1.5) ?? '' },
-      { field: 'CPUs', id: 'settings-cpus', value: String(threads + 1), says: `This machine has ${threads} CPU threads` },
-      { field: 'SSH port on this machine', id: 'settings-ssh', value: '70000', says: numberProblem('hostPort', 70000) ?? '' },
-      { field: 'SSH port on this machine', id: 'settings-ssh', value: '0', says: numberProblem('hostPort', 0) ?? '' },
-      { field: 'Name', id: 'settings-name', value: '   ', says: 'Give the VM a name.' },
+    const cases: { field: string; value: string; says: string }[] = [
+      { field: 'Memory (MiB)', value: '', says: numberProblem('memoryMiB', NaN) ?? '' },
+      { field: 'Memory (MiB)', value: '0', says: numberProblem('memoryMiB', 0) ?? '' },
+      { field: 'Memory (MiB)', value: '-5', says: numberProblem('memoryMiB', -5) ?? '' },
+      { field: 'Memory (MiB)', value: '1000.5', says: numberProblem('memoryMiB', 1000.5) ?? '' },
+      { field: 'Memory (MiB)', value: String(LIMITS.memoryMiB.max + 1), says: numberProblem('memoryMiB', LIMITS.memoryMiB.max + 1) ?? '' },
+      { field: 'Memory (MiB)', value: String(Math.ceil(os.totalmem() / 1024 ** 2) + 1024), says: 'more memory than this machine has' },
+      { field: 'CPUs', value: '0', says: numberProblem('cpus', 0) ?? '' },
+      { field: 'CPUs', value: '1.5', says: numberProblem('cpus', 1.5) ?? '' },
+      { field: 'CPUs', value: String(threads + 1), says: `This machine has ${threads} CPU threads` },
+      { field: 'Name', value: '   ', says: 'Give the VM a name.' },
     ];
-    const good: Record<string, string> = { 'settings-memory': '1000', 'settings-cpus': '1', 'settings-ssh': '', 'settings-name': 'Default Guest' };
-    for (const { field, id, value, says } of cases) {
-      await page.getByLabel(field, { exact: true }).fill(value);
-      const error = page.locator(`#${id}-error`);
-      await expect.poll(() => error.innerText().catch(() => ''), { message: `${field} = "${value}"`, timeout: 5_000 }).toContain(says);
-      expect(await page.getByLabel(field, { exact: true }).getAttribute('aria-invalid'), field).toBe('true');
+    const good: Record<string, string> = { 'Memory (MiB)': '1000', CPUs: '1', Name: 'Default Guest' };
+    for (const { field, value, says } of cases) {
+      const input = machine().getByLabel(field, { exact: true });
+      await input.fill(value);
+      await expect.poll(() => noteOf(input), { message: `${field} = "${value}"`, timeout: 5_000 }).toContain(says);
+      expect(await input.getAttribute('aria-invalid'), field).toBe('true');
       expect(await save().isDisabled(), `Save with ${field} = "${value}"`).toBe(true);
-      if (value === '70000') await shot('vm-page-settings-wrong-port');
-      await page.getByLabel(field, { exact: true }).fill(good[id] ?? '');
-      await expect.poll(() => page.locator(`#${id}-error`).count()).toBe(0);
+      if (value === '0' && field === 'CPUs') await shot('vm-page-settings-wrong-cpus');
+      await input.fill(good[field] ?? '');
+      await expect.poll(() => input.getAttribute('aria-invalid')).toBe('false');
     }
-    expect(await save().isEnabled()).toBe(true);
-    // A port in the range the engine takes, below 1024 too, is accepted as typed.
-    await page.getByLabel('SSH port on this machine').fill('1022');
-    expect(await save().isEnabled()).toBe(true);
     await page.getByRole('button', { name: 'Undo changes' }).click();
-    expect(info()).toMatchObject({ cpus: 1, memoryMiB: 1000, name: 'Default Guest' });
+    expect(info()).toMatchObject({ machine: { cpus: 1, memoryMiB: 1000 }, name: 'Default Guest' });
+  });
+
+  it("edits the VM's devices: a disk added, grown, moved to SATA and removed; port forwards per NIC; a CD drive added and removed", async () => {
+    await openVm('Default Guest');
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    const disks = page.getByRole('region', { name: 'Disks' });
+    await disks.getByRole('button', { name: 'Add a disk…' }).click();
+    const adding = page.getByRole('form', { name: 'Add a disk' });
+    await adding.getByLabel('Size (GiB)').fill('0.5');
+    await expect.poll(() => adding.getByText(numberProblem('diskGiB', 0.5) ?? '').count()).toBe(1);
+    expect(await adding.getByRole('button', { name: 'Add the disk' }).isDisabled()).toBe(true);
+    await adding.getByLabel('Size (GiB)').fill('2');
+    await adding.getByRole('button', { name: 'Add the disk' }).click();
+    await expect.poll(() => info().devices.disks.map((disk) => disk.id)).toEqual(['disk0', 'disk1']);
+
+    const disk1 = disks.locator('[data-device="disk1"]');
+    await disk1.getByRole('button', { name: 'Grow…' }).click();
+    const size = disk1.getByLabel('New size of disk1 (GiB)');
+    await size.fill('1');
+    await expect.poll(() => disk1.getByText('Hangar only makes disks larger').count()).toBe(1);
+    await size.fill('3');
+    await disk1.getByRole('button', { name: 'Grow', exact: true }).click();
+    await expect.poll(() => disk1.locator('.device-facts').innerText()).toContain('3.0 GiB');
+    await disk1.getByLabel('Bus').selectOption('sata');
+    await expect.poll(() => info().devices.disks.find((disk) => disk.id === 'disk1')?.bus).toBe('sata');
+    await shot('vm-page-settings-devices');
+    await disk1.getByRole('button', { name: 'Remove…' }).click();
+    await page.getByRole('alertdialog', { name: 'Remove disk disk1?' }).getByRole('button', { name: 'Remove' }).click();
+    await expect.poll(() => info().devices.disks.map((disk) => disk.id)).toEqual(['disk0']);
+    await expect.poll(() => disks.getByRole('status').innerText().catch(() => '')).toMatch(/Kept in .*kept-disks\/default-guest\/disk-1\.qcow2/);
+
+    // Port forwards of a NIC: judged as typed, a clash refused, the rest saved together.
+    const nic0 = page.getByRole('region', { name: 'Network cards' }).locator('[data-device="nic0"]');
+    const forwards = nic0.getByRole('form', { name: 'Port forwards of nic0' });
+    await forwards.getByRole('button', { name: 'Add a forward' }).click();
+    await forwards.getByLabel('Port on this machine').last().fill('70000');
+    await forwards.getByLabel('Port in the VM').last().fill('22');
+    await expect.poll(() => forwards.getByRole('alert').innerText()).toBe(numberProblem('hostPort', 70000));
+    expect(await forwards.getByRole('button', { name: 'Save forwards' }).isDisabled()).toBe(true);
+    await forwards.getByLabel('Port on this machine').last().fill('42022');
+    await forwards.getByRole('button', { name: 'Add a forward' }).click();
+    await forwards.getByLabel('Port on this machine').last().fill('42022');
+    await forwards.getByLabel('Port in the VM').last().fill('80');
+    await expect.poll(() => forwards.getByRole('alert').innerText()).toContain('Port 42022 of this machine is forwarded twice');
+    await forwards.getByLabel('Port on this machine').last().fill('42080');
+    await forwards.getByRole('button', { name: 'Save forwards' }).click();
+    await expect.poll(() => info().devices.nics[0]?.portForwards.map((forward) => [forward.hostPort, forward.guestPort])).toEqual([
+      [42022, 22],
+      [42080, 80],
+    ]);
+
+    const cds = page.getByRole('region', { name: 'CD drives' });
+    await cds.getByRole('button', { name: 'Add a CD drive' }).click();
+    await expect.poll(() => info().devices.cdroms.map((cd) => cd.id)).toEqual(['cd0', 'cd1']);
+    await cds.locator('[data-device="cd1"]').getByRole('button', { name: 'Remove…' }).click();
+    await page.getByRole('alertdialog', { name: 'Remove CD drive cd1?' }).getByRole('button', { name: 'Remove' }).click();
+    await expect.poll(() => info().devices.cdroms.map((cd) => cd.id)).toEqual(['cd0']);
+
+    // The delete dialog says where kept disks go, before anything is deleted.
+    await page.getByRole('toolbar', { name: 'VM controls' }).getByRole('button', { name: 'Delete…' }).click();
+    const where = page.getByTestId('kept-disks-where');
+    await expect.poll(() => where.innerText()).toMatch(/^They go to \/.*\/kept-disks\/default-guest\/, listed under Storage/);
+    await page.getByRole('alertdialog').getByRole('checkbox', { name: 'Keep its disk images' }).uncheck();
+    expect(await where.innerText()).toBe('Its disks are deleted with it.');
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('offers, while the VM runs, only what the engine takes then, and says why the rest waits', async () => {
+    await openVm('Console Guest');
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    hangar('start', 'console-guest');
+    const cpus = page.getByRole('form', { name: 'Machine' }).getByLabel('CPUs');
+    await expect.poll(() => cpus.isDisabled(), { timeout: 30_000 }).toBe(true);
+    expect(await page.getByRole('form', { name: 'Machine' }).locator('.field-hint').first().innerText()).toBe('"Console Guest" is running. Shut it down to change its settings (other than its name).');
+    // A virtio disk can come while it runs; a SATA one cannot, and the form says so.
+    await page.getByRole('region', { name: 'Disks' }).getByRole('button', { name: 'Add a disk…' }).click();
+    const adding = page.getByRole('form', { name: 'Add a disk' });
+    await adding.getByLabel('Bus').selectOption('sata');
+    await expect.poll(() => adding.getByText('cannot be added while it runs').count()).toBe(1);
+    expect(await adding.getByRole('button', { name: 'Add the disk' }).isDisabled()).toBe(true);
+    await adding.getByRole('button', { name: 'Cancel' }).click();
+    hangar('stop', 'console-guest', '--force');
+    await expect.poll(() => cpus.isDisabled(), { timeout: 30_000 }).toBe(false);
   });
 });
 

@@ -29,7 +29,7 @@ describe('hangar VM verbs', () => {
   it('create, list, info, start, pause, resume, reset, stop, delete', () => {
     const created = hangar('create', '--name', 'Cli Guest', '--iso', iso, '--memory', '256M', '--cpus', '1', '--disk', '1G', '--ssh-port', '2299', '--json');
     expect(created.code).toBe(0);
-    expect(VmSummary.parse(JSON.parse(created.stdout))).toMatchObject({ id: 'cli-guest', state: 'stopped', config: { memoryMiB: 256, cpus: 1 } });
+    expect(VmSummary.parse(JSON.parse(created.stdout))).toMatchObject({ id: 'cli-guest', state: 'stopped', config: { machine: { memoryMiB: 256, cpus: 1 } } });
 
     const listed = hangar('list', '--json');
     expect(VmSummary.array().parse(JSON.parse(listed.stdout)).map((vm) => vm.id)).toEqual(['cli-guest']);
@@ -37,7 +37,7 @@ describe('hangar VM verbs', () => {
 
     const info = VmDetails.parse(JSON.parse(hangar('info', 'cli-guest', '--json').stdout));
     expect(info.argv?.[0]).toMatch(/qemu-system-x86_64$/);
-    expect(info.argv).toContain('user,id=net0,hostfwd=tcp:127.0.0.1:2299-:22');
+    expect(info.argv).toContain('user,id=nic0-net,hostfwd=tcp:127.0.0.1:2299-:22');
 
     expect(hangar('start', 'Cli Guest')).toMatchObject({ code: 0, stdout: 'Cli Guest is running.\n' });
     expect(hangar('pause', 'cli-guest').stdout).toBe('Cli Guest is paused.\n');
@@ -81,7 +81,7 @@ describe('hangar VM verbs', () => {
     expect(hangar('create', '--name', 'Editable', '--memory', '256M', '--cpus', '1', '--disk', '0').code).toBe(0);
     const edited = hangar('edit', 'editable', '--name', 'Edited', '--memory', '512M', '--uefi', '--ssh-port', '2298', '--json');
     expect(edited.code).toBe(0);
-    expect(VmSummary.parse(JSON.parse(edited.stdout)).config).toMatchObject({ name: 'Edited', memoryMiB: 512, firmware: 'uefi', nic: { portForwards: [{ hostPort: 2298, guestPort: 22 }] } });
+    expect(VmSummary.parse(JSON.parse(edited.stdout)).config).toMatchObject({ name: 'Edited', machine: { memoryMiB: 512, firmware: 'uefi' }, devices: { nics: [{ portForwards: [{ hostPort: 2298, guestPort: 22 }] }] } });
     expect(hangar('edit', 'edited', '--boot', 'cdrom')).toMatchObject({ code: 1, stderr: expect.stringContaining('has no ISO in its CD drive') });
     expect(hangar('edit', 'edited', '--memory', '500G')).toMatchObject({ code: 1, stderr: expect.stringContaining('more memory than this machine has') });
     expect(hangar('edit', 'edited')).toMatchObject({ code: 2, stderr: expect.stringContaining('Say what to change') });

@@ -47,8 +47,9 @@ describe(`${VMS} VMs, ${ROUNDS} rounds`, () => {
       expect(await gone(() => processesMentioning(sandbox.root))).toEqual([]);
       expect(await fs.readdir(runDir)).toEqual([]);
     }
-    // The console and control connections closed with their VMs.
-    expect(openFdCount()).toBeLessThanOrEqual(fdsBefore + 2);
+    // The console and control connections closed with their VMs (on a busy machine the last
+    // keepers' pipes take a moment to close; a leak would stay).
+    await expect.poll(() => openFdCount(), { timeout: 10_000 }).toBeLessThanOrEqual(fdsBefore + 2);
     const vms = await call(service, 'listVms', {});
     expect(vms.every((vm) => vm.state === 'stopped' && vm.problem === null)).toBe(true);
   }, 600_000);

@@ -97,7 +97,7 @@ describe("a VM's screen", () => {
   it('is refused in words while the VM is not running', async () => {
     const error = await refusal(call(service, 'openScreen', { vm: 'screen-guest' }));
     expect(error.code).toBe('VM_NOT_RUNNING');
-    expect(error.message).toBe('"Screen Guest" is not running.');
+    expect(error.message).toBe('"Screen Guest" is stopped, not running.');
     expect((await refusal(call(service, 'getScreenshot', { vm: 'Screen Guest' }))).code).toBe('VM_NOT_RUNNING');
   });
 
@@ -161,9 +161,9 @@ describe("a VM's screen", () => {
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     await call(service, 'stopVm', { vm: 'screen-guest', force: true, waitSeconds: 30 });
     expect(await closed).toBe(1000);
-    expect((await refusal(call(service, 'openScreen', { vm: 'screen-guest' }))).message).toBe('"Screen Guest" is not running.');
-    expect(hangar('screen', 'screen-guest')).toMatchObject({ code: 1, stderr: 'hangar screen: "Screen Guest" is not running.\n' });
-    expect(hangar('screenshot', 'screen-guest', saved)).toMatchObject({ code: 1, stderr: 'hangar screenshot: "Screen Guest" is not running.\n' });
+    expect((await refusal(call(service, 'openScreen', { vm: 'screen-guest' }))).message).toBe('"Screen Guest" is stopped, not running.');
+    expect(hangar('screen', 'screen-guest')).toMatchObject({ code: 1, stderr: 'hangar screen: "Screen Guest" is stopped, not running.\n' });
+    expect(hangar('screenshot', 'screen-guest', saved)).toMatchObject({ code: 1, stderr: 'hangar screenshot: "Screen Guest" is stopped, not running.\n' });
   }, 240_000);
 
   it("QEMU writes the picture into a 0600 file that Hangar made, in the VM's private run folder", async () => {

@@ -15,6 +15,8 @@ export function VmScreen() {
   const deleteVm = useAppStore((state) => state.deleteVm);
   const showScreen = useAppStore((state) => state.showScreen);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const details = useAppStore((state) => (id ? state.vmDetails[id] : undefined));
+  const loadVmDetails = useAppStore((state) => state.loadVmDetails);
   const [keepDisks, setKeepDisks] = useState(true);
 
   if (!id || !vm) {
@@ -59,7 +61,13 @@ export function VmScreen() {
       )}
       {!vm.broken && (
         <div className="vm-controls" role="toolbar" aria-label="VM controls">
-          <VmControlButtons vm={vm} onDelete={() => setConfirmDelete(true)} />
+          <VmControlButtons
+            vm={vm}
+            onDelete={() => {
+              setConfirmDelete(true);
+              void loadVmDetails(vm.id);
+            }}
+          />
         </div>
       )}
       {vm.config && !vm.broken && vm.config.devices.cdroms.map((cd, index) => <MediaControl key={cd.id} vm={vm} cd={cd} label={index === 0 ? 'CD drive' : `CD drive ${index + 1}`} />)}
@@ -69,6 +77,12 @@ export function VmScreen() {
           <label>
             <input type="checkbox" checked={keepDisks} onChange={(event) => setKeepDisks(event.target.checked)} /> Keep its disk images
           </label>
+          <p className="field-hint" data-testid="kept-disks-where">
+            {keepDisks
+              ? `They go to ${details ? `${details.keptDisksDir}/${vm.id}/` : 'the kept disks'}, listed under Storage, where you can remove them later.`
+              : 'Its disks are deleted with it.'}
+            {details?.disks.some((disk) => disk.external) ? ' Disks kept outside its folder stay where they are, either way.' : ''}
+          </p>
           <div className="confirm-actions">
             <button type="button" onClick={() => setConfirmDelete(false)}>
               Cancel

@@ -17,13 +17,20 @@ export const BUS_LABELS: Record<DiskBus, string> = { 'virtio-blk': 'virtio-blk (
 const CACHE_LABELS: Record<DiskCache, string> = { auto: 'Automatic', none: 'No host cache (O_DIRECT)', writeback: 'Host page cache' };
 
 export function DiskList({ vm, disks, details }: { vm: VmSummary; disks: readonly DiskDevice[]; details: readonly DiskInfo[] }) {
+  // Where the image of a disk removed here went: said after its row is gone.
+  const [kept, setKept] = useState<string | null>(null);
   return (
     <section className="settings-section" aria-label="Disks">
       <h3 className="pane-title">Disks</h3>
+      {kept && (
+        <p className="field-hint" role="status">
+          Kept in {kept}
+        </p>
+      )}
       {disks.length === 0 && <p className="field-hint">No disk: the VM runs from its CD (a live or tool image).</p>}
       <ul className="device-list">
         {disks.map((disk) => (
-          <DiskRow key={disk.id} vm={vm} disk={disk} info={details.find((candidate) => candidate.id === disk.id)} />
+          <DiskRow key={disk.id} vm={vm} disk={disk} info={details.find((candidate) => candidate.id === disk.id)} onRemoved={setKept} />
         ))}
       </ul>
       <AddDisk vm={vm} />
@@ -31,7 +38,7 @@ export function DiskList({ vm, disks, details }: { vm: VmSummary; disks: readonl
   );
 }
 
-function DiskRow({ vm, disk, info }: { vm: VmSummary; disk: DiskDevice; info: DiskInfo | undefined }) {
+function DiskRow({ vm, disk, info, onRemoved }: { vm: VmSummary; disk: DiskDevice; info: DiskInfo | undefined; onRemoved: (keptFile: string | null) => void }) {
   const changeDevice = useAppStore((state) => state.changeDevice);
   const resizeDisk = useAppStore((state) => state.resizeDisk);
   const busy = useAppStore((state) => Boolean(state.vmBusy[vm.id]));
@@ -76,7 +83,7 @@ function DiskRow({ vm, disk, info }: { vm: VmSummary; disk: DiskDevice; info: Di
         <button type="button" disabled={busy || !grow.ok} title={grow.ok ? undefined : grow.reason} onClick={() => setGrowing(!growing)}>
           Grow…
         </button>
-        <RemoveDevice vm={vm} device={{ kind: 'disk', id: disk.id, bus: disk.bus }} label={`disk ${disk.id}`} file={info?.external ? null : (info?.path ?? disk.file)} />
+        <RemoveDevice vm={vm} device={{ kind: 'disk', id: disk.id, bus: disk.bus }} label={`disk ${disk.id}`} file={info?.external ? null : (info?.path ?? disk.file)} onRemoved={onRemoved} />
       </div>
       {growing && (
         <form

@@ -8,12 +8,11 @@ import { useAppStore } from '../../../store/react';
  * Remove a device, after asking. A disk's image in the VM folder is deleted, or kept (moved
  * to the kept disks, listed under Storage); a disk kept elsewhere is never touched.
  */
-export function RemoveDevice({ vm, device, label, file }: { vm: VmSummary; device: { kind: DeviceKind; id: string; bus?: DiskBus }; label: string; file?: string | null }) {
+export function RemoveDevice({ vm, device, label, file, onRemoved }: { vm: VmSummary; device: { kind: DeviceKind; id: string; bus?: DiskBus }; label: string; file?: string | null; onRemoved?: (keptFile: string | null) => void }) {
   const removeDevice = useAppStore((state) => state.removeDevice);
   const busy = useAppStore((state) => Boolean(state.vmBusy[vm.id]));
   const [asking, setAsking] = useState(false);
   const [keepFile, setKeepFile] = useState(true);
-  const [kept, setKept] = useState<string | null>(null);
   const allowed = mayChangeDevice(vm, 'remove', { kind: device.kind, ...(device.bus ? { bus: device.bus } : {}) });
   if (!asking) {
     return (
@@ -21,11 +20,6 @@ export function RemoveDevice({ vm, device, label, file }: { vm: VmSummary; devic
         <button type="button" className="danger" disabled={busy || !allowed.ok} title={allowed.ok ? undefined : allowed.reason} onClick={() => setAsking(true)}>
           Remove…
         </button>
-        {kept && (
-          <span className="field-hint" role="status">
-            Kept in {kept}
-          </span>
-        )}
       </>
     );
   }
@@ -48,7 +42,7 @@ export function RemoveDevice({ vm, device, label, file }: { vm: VmSummary; devic
           onClick={() => {
             setAsking(false);
             void removeDevice(vm.id, device.id, keepFile).then((result) => {
-              if (typeof result === 'string' && file) setKept(result);
+              if (result !== false) onRemoved?.(file ? result : null);
             });
           }}
         >
