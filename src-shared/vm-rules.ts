@@ -147,6 +147,8 @@ export function hotPluggable(kind: DeviceKind, bus?: DiskBus): boolean {
  * saved memory belongs to this exact machine.
  */
 export function mayChangeDevice(vm: VmFacts, operation: DeviceOperation, device: { kind: DeviceKind; bus?: DiskBus }): Verdict {
+  // The disc in a drive has a rule of its own (it changes while the VM runs, not while saved).
+  if (device.kind === 'cdrom' && operation === 'change') return mayI('changeMedia', vm);
   const general = mayI('editMachine', vm);
   if (general.ok) return YES;
   if (vm.broken || vm.orphaned || vm.state === 'saved' || vm.savedState) return general;

@@ -70,7 +70,6 @@ async function start(engine: Engine, id: string): Promise<VmSummary> {
   // The definition as it is on disk now: a start acts on nothing stale.
   await engine.vms.reload(id);
   const found = await engine.resolve(id);
-  if (engine.keepers.connected(id)) return found.summary;
   // This very start is what shows it as 'starting': judge the state under it.
   check('start', found.summary.state === 'starting' ? { ...found.summary, state: found.vm.saved ? 'saved' : 'stopped' } : found.summary);
   const { vm } = await engine.resolveConfigured(id);

@@ -1,14 +1,29 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 
-/** Whether a process with this pid exists (signal 0 checks without touching it). */
+/**
+ * Whether a process with this pid runs (signal 0 checks without touching it). A zombie does
+ * not: a killed keeper stays one until its parent reaps it, which in a container whose init
+ * never reaps can be a long while, and taking it for alive would hide its orphaned QEMU.
+ */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    // "pid (comm) S ...": the state follows the last ')' (comm may hold spaces and parentheses).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    // No /proc entry any more: gone. (Where /proc is missing, kill(0) alone has spoken.)
+    return false;
   }
 }
 

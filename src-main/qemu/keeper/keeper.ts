@@ -7,6 +7,8 @@ import { RingBuffer } from '../../consoles/ring-buffer';
 import { lineReader } from '../../util/json-lines';
 import { vmLayout } from '../../vms/layout';
 import { acquireLock, type VmLock } from '../../vms/lock';
+import { isProcessAlive, processArgv } from '../../util/process';
+import { qemuProcessName } from '../process-name';
 import { writeLastRun } from '../../vms/run-record';
 import { QmpClient, QmpError } from '../qmp';
 import { errorLines, explainQemuFailure } from '../qemu-errors';
@@ -69,6 +71,14 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     lock = await acquireLock(spec.vmDir, spec.vmName, 'running');
   } catch (error) {
     report({ type: 'failed', code: (error as { code?: string }).code ?? 'VM_BUSY', message: (error as Error).message, log: [] });
+    return;
+  }
+  // A QEMU of this VM still running here, its keeper gone (an orphan another process missed):
+  // never start a second one over it, and leave its run folder as it is.
+  const running = Number((await fs.readFile(run.pidFile, 'utf8').catch(() => '')).trim());
+  if (isProcessAlive(running) && qemuProcessName((await processArgv(running)) ?? []) === `hangar-${spec.vmId}`) {
+    await lock.release();
+    report({ type: 'failed', code: 'VM_RUNNING', message: `"${spec.vmName}" is still running without its keeper. Force it off first.`, log: [] });
     return;
   }
   await fs.writeFile(files.keeperPid, `${process.pid}\n`, { mode: 0o600 });

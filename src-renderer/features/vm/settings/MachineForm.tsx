@@ -45,6 +45,16 @@ export function MachineForm({ vm, config }: { vm: VmSummary; config: VmConfig })
   const host = useAppStore((state) => state.hostReport?.resources);
   const [form, setForm] = useState<Form>(() => formOf(config));
   const [saved, setSaved] = useState(false);
+  // The definition changed (saved here, or elsewhere): show it as it is now, unless the person
+  // is in the middle of changing it (React's way of following a prop, during render).
+  const current = formOf(config);
+  const currentKey = JSON.stringify(current);
+  const [shownKey, setShownKey] = useState(currentKey);
+  if (shownKey !== currentKey) {
+    setShownKey(currentKey);
+    if (JSON.stringify(form) === shownKey) setForm(current);
+  }
+  const shown = JSON.parse(shownKey) as Form;
   const change = (part: Partial<Form>): void => {
     setForm({ ...form, ...part });
     setSaved(false);
@@ -61,7 +71,7 @@ export function MachineForm({ vm, config }: { vm: VmSummary; config: VmConfig })
     memoryMiB: verdict.errors.memoryMiB,
   };
   const wrong = Object.values(problems).some(Boolean);
-  const original = formOf(config);
+  const original = shown;
   const machineChanged = (['cpus', 'memoryMiB', 'firmware', 'accelerator', 'bootFirst'] as const).some((key) => form[key] !== original[key]);
   const nameChanged = form.name !== original.name;
   const blocked = (nameChanged && !rename.ok) || (machineChanged && !edit.ok);
@@ -134,7 +144,7 @@ export function MachineForm({ vm, config }: { vm: VmSummary; config: VmConfig })
         <button type="submit" className="primary" disabled={wrong || blocked || busy || (!nameChanged && !machineChanged)} title={blockedWhy ?? undefined}>
           Save machine settings
         </button>
-        <button type="button" onClick={() => setForm(formOf(config))}>
+        <button type="button" onClick={() => setForm(current)}>
           Undo changes
         </button>
         {saved && !wrong && (

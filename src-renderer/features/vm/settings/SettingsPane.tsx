@@ -27,8 +27,7 @@ export function SettingsPane({ vm }: { vm: VmSummary }) {
   const addTpm = mayChangeDevice(vm, 'add', { kind: 'tpm' });
   return (
     <div className="settings-pane">
-      {/* Keyed by the definition, so a change made elsewhere (or refused) shows as it is now. */}
-      <MachineForm key={`${config.name}|${JSON.stringify(config.machine)}|${configKey}`} vm={vm} config={config} />
+      <MachineForm key={vm.id} vm={vm} config={config} />
       <DiskList vm={vm} disks={config.devices.disks} details={details?.disks ?? []} />
       <section className="settings-section" aria-label="CD drives">
         <h3 className="pane-title">CD drives</h3>
