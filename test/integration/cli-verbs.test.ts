@@ -3,8 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VmDetails, VmSummary } from '../../src-shared/vm';
-import { makeSandbox, type Sandbox } from '../support/engine';
-import { hangarBin } from '../support/paths';
+import { makeSandbox, type Sandbox, runCli, type CliRun } from '../support/engine';
 import { ensureTestIso } from '../support/test-iso';
 
 // The hangar command as a user types it, against the built app and real QEMU.
@@ -12,10 +11,7 @@ import { ensureTestIso } from '../support/test-iso';
 let sandbox: Sandbox;
 let iso: string;
 
-function hangar(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [hangarBin, ...args], { env: sandbox.env, encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const hangar = (...args: string[]): CliRun => runCli(sandbox.env, args);
 
 beforeAll(async () => {
   iso = await ensureTestIso();

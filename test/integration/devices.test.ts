@@ -1,12 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HangarService } from '../../src-main/api/service';
 import { VmDetails } from '../../src-shared/vm';
-import { call, followConsole, makeSandbox, type Sandbox } from '../support/engine';
-import { hangarBin } from '../support/paths';
+import { call, followConsole, makeSandbox, type Sandbox, runCli, type CliRun } from '../support/engine';
 import { refusal } from '../support/refusal';
 import { ensureTestIso } from '../support/test-iso';
 
@@ -49,10 +47,7 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-function hangar(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [hangarBin, ...args], { env: sandbox.env, encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const hangar = (...args: string[]): CliRun => runCli(sandbox.env, args);
 
 /** Asks the guest's shell, again and again, until the answer matches. */
 async function untilGuestSays(console: Awaited<ReturnType<typeof followConsole>>, command: string, pattern: RegExp, timeoutMs = 60_000): Promise<void> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HangarService } from '../../src-main/api/service';
 import { createHangarService } from '../../src-main/api/service';
-import { call, followConsole, makeSandbox, qemuPidsFor, waitForVm, type Sandbox } from '../support/engine';
+import { call, followConsole, makeSandbox, qemuPidsFor, waitForVm, type Sandbox, runCli, type CliRun } from '../support/engine';
 import { hangarBin } from '../support/paths';
 import { refusal } from '../support/refusal';
 import { ensureTestIso } from '../support/test-iso';
@@ -31,10 +31,7 @@ afterAll(async () => {
 
 const vmsDir = (env = sandbox.env): string => path.join(env.HANGAR_HOME as string, 'vms');
 
-function hangar(env: Record<string, string | undefined>, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [hangarBin, ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const hangar = (env: Record<string, string | undefined>, ...args: string[]): CliRun => runCli(env, args);
 
 describe('what a watching window is told', () => {
   it("a keeper killed while QEMU runs on is told as running without its keeper, never as stopped", async () => {

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +8,7 @@ import { KeeperClient } from '../../src-main/qemu/keeper/client';
 import { keeperFiles } from '../../src-main/qemu/keeper/protocol';
 import { takeScreenshot } from '../../src-main/qemu/screendump';
 import { startWebHost, type WebHost } from '../../src-main/web/server';
-import { call, followConsole, makeSandbox, type Sandbox } from '../support/engine';
-import { hangarBin } from '../support/paths';
+import { call, followConsole, makeSandbox, type Sandbox, runCli, type CliRun } from '../support/engine';
 import { decodePng, distinctColours } from '../support/png';
 import { refusal } from '../support/refusal';
 import { ensureTestIso, TEST_GUEST_READY } from '../support/test-iso';
@@ -50,11 +48,7 @@ function open(url: string, options: WebSocket.ClientOptions = { origin }): WebSo
   return socket;
 }
 
-/** The built CLI against the same library (it has no bridge of its own). */
-function hangar(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [hangarBin, ...args], { env: sandbox.env, encoding: 'utf8', timeout: 60_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const hangar = (...args: string[]): CliRun => runCli(sandbox.env, args);
 
 /** The HTTP status a refused upgrade answered with. */
 function refusedWith(socket: WebSocket): Promise<number> {

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +6,7 @@ import { HangarError } from '../../src-shared/errors';
 import type { VmSummary } from '../../src-shared/vm';
 import { mayChangeDevice, mayI, VM_ACTIONS, type VmAction } from '../../src-shared/vm-rules';
 import { vmControls } from '../../src-renderer/store/vm-controls';
-import { call, makeSandbox, qemuPidsFor, waitForVm, type Sandbox } from '../support/engine';
-import { hangarBin } from '../support/paths';
+import { call, makeSandbox, qemuPidsFor, waitForVm, type Sandbox, runCli, type CliRun } from '../support/engine';
 
 // One answer to every "may I" (src-shared/vm-rules.ts), whoever asks: VMs are put in every
 // state Hangar knows, and for each action the window (its buttons), the hangar command and
@@ -25,10 +23,7 @@ afterAll(async () => {
   await sandbox.cleanup();
 });
 
-function hangar(...args: string[]): { code: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, [hangarBin, ...args], { env: sandbox.env, encoding: 'utf8', timeout: 60_000, input: '' });
-  return { code: result.status, stderr: result.stderr };
-}
+const hangar = (...args: string[]): CliRun => runCli(sandbox.env, args);
 
 /** How each action is asked for by the hangar command, and through the API (as the window asks). */
 const ASK: Record<VmAction, { cli: (vm: string) => string[]; api: (vm: string) => Promise<unknown> }> = {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { dispatch } from '../../src-main/api/dispatch';
 import type { MethodName, MethodOutput } from '../../src-shared/contract';
 import { ConsoleCursor } from '../../src-shared/console-stream';
 import { HangarError } from '../../src-shared/errors';
+import { hangarBin } from './paths';
 
 // Helpers for tests that run real VMs through the real service: an isolated library and
 // run folder per test file, a console reader, and a view of the processes in /proc.
@@ -142,4 +144,16 @@ export function waitForVm(service: HangarService, vm: string, predicate: (state:
       }
     });
   });
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The built hangar command against a library (a sandbox's env), run to its end, with no input. */
+export function runCli(env: Record<string, string | undefined>, args: readonly string[], timeoutMs = 120_000): CliRun {
+  const result = spawnSync(process.execPath, [hangarBin, ...args], { env, encoding: 'utf8', timeout: timeoutMs, input: '' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

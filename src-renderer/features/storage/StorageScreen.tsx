@@ -1,6 +1,7 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { formatBytes } from '../../../src-shared/format';
 import type { KeptDisk, StoredIso } from '../../../src-shared/storage';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { useAppStore } from '../../store/react';
 
 // What Hangar keeps beside the VMs: ISOs sent from a browser, and the disks of deleted VMs
@@ -9,23 +10,12 @@ import { useAppStore } from '../../store/react';
 const day = (iso: string): string => new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
 
 function RemoveQuestion({ path, onRemove, onKeep }: { path: string; onRemove: () => void; onKeep: () => void }) {
-  const keep = useRef<HTMLButtonElement>(null);
-  const textId = useId();
-  useEffect(() => keep.current?.focus(), []);
   return (
-    <div className="confirm" role="alertdialog" aria-label="Remove this file?" aria-describedby={textId}>
-      <p id={textId}>
+    <ConfirmDialog title="Remove this file?" confirmLabel="Remove" cancelLabel="Keep it" onCancel={onKeep} onConfirm={onRemove}>
+      <p>
         Remove <code>{path}</code>? It is deleted from this machine and cannot be brought back.
       </p>
-      <div className="confirm-actions">
-        <button type="button" className="danger" onClick={onRemove}>
-          Remove
-        </button>
-        <button type="button" ref={keep} onClick={onKeep}>
-          Keep it
-        </button>
-      </div>
-    </div>
+    </ConfirmDialog>
   );
 }
 

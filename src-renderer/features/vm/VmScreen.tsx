@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { formatBytes } from '../../../src-shared/format';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { OsIcon } from '../../components/OsIcon';
 import { VmControlButtons } from '../../components/VmControlButtons';
 import { VmStateBadge } from '../../components/VmStateBadge';
@@ -72,8 +73,15 @@ export function VmScreen() {
       )}
       {vm.config && !vm.broken && vm.config.devices.cdroms.map((cd, index) => <MediaControl key={cd.id} vm={vm} cd={cd} label={index === 0 ? 'CD drive' : `CD drive ${index + 1}`} />)}
       {confirmDelete && (
-        <div className="confirm" role="alertdialog" aria-labelledby="delete-title">
-          <p id="delete-title">Delete “{vm.name}”?</p>
+        <ConfirmDialog
+          title={`Delete “${vm.name}”?`}
+          confirmLabel="Delete"
+          onCancel={() => setConfirmDelete(false)}
+          onConfirm={() => {
+            setConfirmDelete(false);
+            void deleteVm(vm.id, keepDisks).then(() => showScreen('library'));
+          }}
+        >
           <label>
             <input type="checkbox" checked={keepDisks} onChange={(event) => setKeepDisks(event.target.checked)} /> Keep its disk images
           </label>
@@ -83,22 +91,7 @@ export function VmScreen() {
               : 'Its disks are deleted with it.'}
             {details?.disks.some((disk) => disk.external) ? ' Disks kept outside its folder stay where they are, either way.' : ''}
           </p>
-          <div className="confirm-actions">
-            <button type="button" onClick={() => setConfirmDelete(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                setConfirmDelete(false);
-                void deleteVm(vm.id, keepDisks).then(() => showScreen('library'));
-              }}
-            >
-              Delete
-            </button>
-          </div>
-        </div>
+        </ConfirmDialog>
       )}
       <VmTabs vm={vm} />
     </section>

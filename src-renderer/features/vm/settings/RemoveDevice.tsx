@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { DeviceKind, DiskBus } from '../../../../src-shared/devices';
 import type { VmSummary } from '../../../../src-shared/vm';
 import { mayChangeDevice } from '../../../../src-shared/vm-rules';
+import { ConfirmDialog } from '../../../components/ConfirmDialog';
 import { useAppStore } from '../../../store/react';
 
 /**
@@ -24,31 +25,23 @@ export function RemoveDevice({ vm, device, label, file, onRemoved }: { vm: VmSum
     );
   }
   return (
-    <div className="confirm" role="alertdialog" aria-label={`Remove ${label}?`}>
-      <p>Remove {label}?</p>
+    <ConfirmDialog
+      title={`Remove ${label}?`}
+      confirmLabel="Remove"
+      onCancel={() => setAsking(false)}
+      onConfirm={() => {
+        setAsking(false);
+        void removeDevice(vm.id, device.id, keepFile).then((result) => {
+          if (result !== false) onRemoved?.(file ? result : null);
+        });
+      }}
+    >
       {device.kind === 'disk' && file && (
         <label>
           <input type="checkbox" checked={keepFile} onChange={(event) => setKeepFile(event.target.checked)} /> Keep its image (moved to the kept disks, under Storage)
         </label>
       )}
       {device.kind === 'disk' && file === null && <p className="field-hint">Its image is kept outside the VM folder and stays where it is.</p>}
-      <div className="confirm-actions">
-        <button type="button" onClick={() => setAsking(false)}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          className="danger"
-          onClick={() => {
-            setAsking(false);
-            void removeDevice(vm.id, device.id, keepFile).then((result) => {
-              if (result !== false) onRemoved?.(file ? result : null);
-            });
-          }}
-        >
-          Remove
-        </button>
-      </div>
-    </div>
+    </ConfirmDialog>
   );
 }
