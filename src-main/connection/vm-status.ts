@@ -21,8 +21,9 @@ export function vmStatus(vm: KnownVm, run: RunFacts): VmSummary {
   const { entry, lastRun, saved } = vm;
   const base = { id: entry.id, name: entry.config?.name ?? entry.id, broken: entry.broken, config: entry.config, orphaned: false, savedState: saved !== null && !run.keeper };
   if (run.keeper) return { ...base, state: run.keeper.state, problem: run.keeper.problem, accelerator: run.keeper.accelerator, pid: run.keeper.qemuPid };
-  if (run.starting) return { ...base, state: 'starting', problem: null, accelerator: null, pid: null };
+  // An orphan is what runs, even while a start in this process is asking about it.
   if (run.orphanPid !== null) return { ...base, state: 'running', problem: { message: ORPHAN_PROBLEM, log: [] }, accelerator: null, pid: run.orphanPid, orphaned: true };
+  if (run.starting) return { ...base, state: 'starting', problem: null, accelerator: null, pid: null };
   const crashed = lastRun?.state === 'crashed';
   // Saved, unless a resume failed since (then crashed with QEMU's words; the state is kept).
   if (saved && !(crashed && Date.parse(lastRun.endedAt) > Date.parse(saved.savedAt))) return { ...base, state: 'saved', problem: null, accelerator: null, pid: null };
