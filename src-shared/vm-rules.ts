@@ -83,6 +83,7 @@ export function mayI(action: VmAction, vm: VmFacts): Verdict {
   }
   const is = (...states: VmState[]): boolean => states.includes(state);
   const now = `${name} is ${STATE_WORDS[state]}`;
+  const notRunning = is('saved') ? `${now}, not running. Start it to resume where it was.` : `${now}, not running.`;
   if (vm.orphaned && action !== 'forceOff') {
     return no('VM_BUSY', `${name} runs without its keeper, so Hangar can only force it off. Force it off to take it back.`);
   }
@@ -91,15 +92,15 @@ export function mayI(action: VmAction, vm: VmFacts): Verdict {
       return is('stopped', 'crashed', 'saved') ? YES : no('VM_RUNNING', `${now} already.`);
     case 'shutDown':
       if (is('running', 'paused')) return YES;
-      return is('shutting-down', 'starting') ? no('VM_BUSY', `${now}; wait, or force it off.`) : no('VM_NOT_RUNNING', `${now}, not running.`);
+      return is('shutting-down', 'starting') ? no('VM_BUSY', `${now}; wait, or force it off.`) : no('VM_NOT_RUNNING', notRunning);
     case 'forceOff':
-      return isLive(state) ? YES : no('VM_NOT_RUNNING', `${now}, not running.`);
+      return isLive(state) ? YES : no('VM_NOT_RUNNING', notRunning);
     case 'pause':
       return is('running') ? YES : no(is('paused') ? 'VM_BUSY' : 'VM_NOT_RUNNING', is('paused') ? `${now} already.` : `${now}, so it cannot be paused.`);
     case 'resume':
       return is('paused') ? YES : no('VM_NOT_RUNNING', is('saved') ? `${now}: start it to resume where it was.` : `${now}, not paused.`);
     case 'reset':
-      return is('running', 'paused', 'shutting-down') ? YES : no('VM_NOT_RUNNING', `${now}, not running.`);
+      return is('running', 'paused', 'shutting-down') ? YES : no('VM_NOT_RUNNING', notRunning);
     case 'save':
       if (is('running', 'paused')) return YES;
       return no('VM_NOT_RUNNING', is('saved') ? `${now} already. Start it to resume where it was.` : `${now}, so there is nothing to save.`);
@@ -119,7 +120,7 @@ export function mayI(action: VmAction, vm: VmFacts): Verdict {
       return is('starting') ? no('VM_BUSY', `${now}; wait until it runs.`) : YES;
     case 'openConsole':
     case 'openScreen':
-      return hasConsole(state) ? YES : no('VM_NOT_RUNNING', is('saved') ? `${now}, not running. Start it to resume where it was.` : `${now}, not running.`);
+      return hasConsole(state) ? YES : no('VM_NOT_RUNNING', notRunning);
     case 'openSsh': {
       if (!vm.config || sshHostPort(vm.config.devices.nics) === null) {
         return no('BAD_SETTINGS', `${name} has no port forward to the guest's SSH port (TCP 22), so ssh cannot reach it. Give it one in its settings (for example host port 2222 to guest port 22), then start it again.`);

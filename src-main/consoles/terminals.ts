@@ -263,11 +263,11 @@ export function hostShellCommand(env: Readonly<Record<string, string | undefined
 export function sshCommand(details: VmDetails, user: string, env: Readonly<Record<string, string | undefined>>): TerminalCommand {
   const { summary } = details;
   if (!SshUser.safeParse(user).success) throw new HangarError('BAD_REQUEST', `"${user.slice(0, 40)}" is not a user name ssh can log in as.`);
-  // The rule first (it says what a broken VM may do, too), then what this machine needs.
-  const verdict = mayI('openSsh', summary);
-  if (!verdict.ok) throw new HangarError(verdict.code, verdict.reason);
+  // What this machine lacks first: starting the VM, as the rule would advise, would not help.
   const ssh = findProgram('ssh', env);
   if (!ssh) throw new HangarError('TERMINAL_FAILED', 'ssh is not installed on this machine. Install the OpenSSH client (Debian/Ubuntu: sudo apt install openssh-client; Fedora: sudo dnf install openssh-clients; Arch: sudo pacman -S openssh).');
+  const verdict = mayI('openSsh', summary);
+  if (!verdict.ok) throw new HangarError(verdict.code, verdict.reason);
   const port = sshHostPort(summary.config?.devices.nics ?? []) as number;
   const knownHosts = path.join(details.dir, VM_FILE_NAMES.knownHosts);
   return {
