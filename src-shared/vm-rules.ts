@@ -111,7 +111,8 @@ export function mayI(action: VmAction, vm: VmFacts): Verdict {
       return is('stopped', 'crashed', 'saved') ? YES : no('VM_RUNNING', `${now}. Shut it down to rename it.`);
     case 'editMachine':
       if (is('stopped', 'crashed') && !vm.savedState) return YES;
-      return savedOrLive(vm, 'its settings (other than its name)');
+      // A saved VM may still be renamed, a running one not (see rename).
+      return savedOrLive(vm, 'its settings (other than its name)', 'its settings');
     case 'delete':
       return is('stopped', 'crashed', 'saved') ? YES : no('VM_RUNNING', `${now}. Shut it down before deleting it.`);
     case 'changeMedia':
@@ -165,10 +166,10 @@ export function mayChangeDevice(vm: VmFacts, operation: DeviceOperation, device:
 const KIND_WORDS: Record<DeviceKind, string> = { disk: 'a disk', cdrom: 'a CD drive', nic: 'a network card', sharedFolder: 'a shared folder', usb: 'a USB device', tpm: 'a TPM' };
 const OPERATION_WORDS: Record<DeviceOperation, string> = { add: 'added', change: 'changed', remove: 'removed', resize: 'resized' };
 
-function savedOrLive(vm: VmFacts, what: string): Verdict {
+function savedOrLive(vm: VmFacts, what: string, whatWhileLive = what): Verdict {
   const name = `"${vm.name}"`;
   if (vm.state === 'saved' || vm.savedState) {
     return no('VM_BUSY', `${name} is saved, so ${what} cannot change until it runs again: its saved memory belongs to this exact machine. Start it (it resumes where it was), or force it off to forget the saved state.`);
   }
-  return no('VM_RUNNING', `${name} is ${STATE_WORDS[vm.state]}. Shut it down to change ${what}.`);
+  return no('VM_RUNNING', `${name} is ${STATE_WORDS[vm.state]}. Shut it down to change ${whatWhileLive}.`);
 }

@@ -272,7 +272,7 @@ describe('the Settings tab', () => {
     hangar('start', 'console-guest');
     const cpus = page.getByRole('form', { name: 'Machine' }).getByLabel('CPUs');
     await expect.poll(() => cpus.isDisabled(), { timeout: 30_000 }).toBe(true);
-    expect(await page.getByRole('form', { name: 'Machine' }).locator('.field-hint').first().innerText()).toBe('"Console Guest" is running. Shut it down to change its settings (other than its name).');
+    expect(await page.getByRole('form', { name: 'Machine' }).locator('.field-hint').first().innerText()).toBe('"Console Guest" is running. Shut it down to change its settings.');
     // A virtio disk can come while it runs; a SATA one cannot, and the form says so.
     await page.getByRole('region', { name: 'Disks' }).getByRole('button', { name: 'Add a disk…' }).click();
     const adding = page.getByRole('form', { name: 'Add a disk' });

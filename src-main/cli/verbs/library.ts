@@ -20,9 +20,9 @@ export function describeDevices(details: VmDetails): string[] {
   const lines = devices.disks.map((disk) => {
     const info = details.disks.find((candidate) => candidate.id === disk.id);
     const size = info?.virtualBytes ? formatBytes(info.virtualBytes) : 'size unknown';
-    return `  ${disk.id}: disk, ${size}, ${disk.bus}, ${info?.path ?? disk.file}${info?.external ? ' (kept outside the VM folder)' : ''}${disk.bootOrder !== null ? `, boots ${disk.bootOrder}.` : ''}`;
+    return `  ${disk.id}: disk, ${size}, ${disk.bus}, ${info?.path ?? disk.file}${info?.external ? ' (kept outside the VM folder)' : ''}${disk.bootOrder !== null ? `, boot order ${disk.bootOrder}` : ''}`;
   });
-  lines.push(...devices.cdroms.map((cd) => `  ${cd.id}: CD drive, ${cd.iso ?? 'empty'}${cd.bootOrder !== null && cd.iso ? `, boots ${cd.bootOrder}.` : ''}`));
+  lines.push(...devices.cdroms.map((cd) => `  ${cd.id}: CD drive, ${cd.iso ?? 'empty'}${cd.bootOrder !== null && cd.iso ? `, boot order ${cd.bootOrder}` : ''}`));
   lines.push(...devices.nics.map((nic) => `  ${nic.id}: network card, ${nic.model}, NAT, MAC ${nic.mac}${nic.portForwards.length > 0 ? `, forwards ${nic.portForwards.map(formatForward).join(' ')}` : ''}`));
   lines.push(...devices.sharedFolders.map((folder) => `  ${folder.id}: shared folder ${folder.hostPath} as ${folder.tag}${folder.readOnly ? ' (read-only)' : ''}`));
   lines.push(...devices.usb.map((usb) => `  ${usb.id}: USB device ${usb.vendorId}:${usb.productId} ${usb.label}`));

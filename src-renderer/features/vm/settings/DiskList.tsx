@@ -56,7 +56,7 @@ function DiskRow({ vm, disk, info, onRemoved }: { vm: VmSummary; disk: DiskDevic
         <span className="device-facts">
           {info ? `${info.virtualBytes !== null ? formatBytes(info.virtualBytes) : 'size unknown'}${info.allocatedBytes !== null ? ` (${formatBytes(info.allocatedBytes)} used)` : ''} · ${info.path}` : disk.file}
           {info?.external ? ' · kept outside the VM folder' : ''}
-          {disk.bootOrder !== null ? ' · boots' : ''}
+          {disk.bootOrder !== null ? ` · boot order ${disk.bootOrder}` : ''}
         </span>
       </div>
       <div className="device-controls">
