@@ -14,8 +14,9 @@ describe('isProcessAlive', () => {
   });
 
   it('says no for a zombie: ended, but not yet reaped by its parent', async () => {
-    // sh starts a child that ends at once, then becomes sleep, which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // sh starts a child that ends at once, then becomes sleep, which never reaps it (sleep outlasts
+    // any busy machine's poll; it is killed at the end).
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 120'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const zombie = await new Promise<number>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
       await expect.poll(() => isProcessAlive(zombie), { timeout: 5000 }).toBe(false);
