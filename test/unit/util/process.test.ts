@@ -14,12 +14,13 @@ describe('isProcessAlive', () => {
   });
 
   it('says no for a zombie: ended, but not yet reaped by its parent', async () => {
-    // sh starts a child that ends at once, then becomes sleep, which never reaps it (sleep outlasts
-    // any busy machine's poll; it is killed at the end).
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 120'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // sh starts a child that ends a second later, then becomes sleep, which never reaps it. The
+    // child must still run when sh execs: sh reaps children that have already ended before it
+    // runs its next command, and the zombie would be gone.
+    const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 120'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const zombie = await new Promise<number>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
-      await expect.poll(() => isProcessAlive(zombie), { timeout: 5000 }).toBe(false);
+      await expect.poll(() => isProcessAlive(zombie), { timeout: 10_000 }).toBe(false);
       // It still has its /proc entry (kill(0) alone would call it alive).
       expect(() => process.kill(zombie, 0)).not.toThrow();
     } finally {
