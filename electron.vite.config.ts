@@ -17,6 +17,10 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
+      // zod and ws are bundled in: Node's ES module loader costs more per file than the code
+      // itself, and zod alone is dozens of files, paid on every `hangar` command and keeper start.
+      // node-pty stays outside (a native addon).
+      externalizeDeps: { exclude: ['zod', 'ws'] },
       rollupOptions: {
         input: {
           index: resolve('src-main/electron/main.ts'),
