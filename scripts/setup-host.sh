@@ -49,4 +49,4 @@ case " $family " in
     ;;
 esac
 
-echo "setup-host: done. Check the machine with: npx hangar doctor"
+echo "setup-host: done. Next: npm ci, then scripts/link-hangar.sh for the hangar command, then: hangar doctor"
