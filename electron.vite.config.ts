@@ -1,3 +1,4 @@
+import { isBuiltin } from 'node:module';
 import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
@@ -11,10 +12,41 @@ const cspMetaTag = (): Plugin => ({
   transformIndexHtml: (html) => html.replace('%HANGAR_CSP%', RENDERER_CSP.replace(/; frame-ancestors [^;]+/, '')),
 });
 
+/**
+ * Node builtins reach the main-process code through require(), not as ES modules: Node makes
+ * the ES module of a builtin by reading every one of its exports, lazy ones included, and for
+ * node:http that loads undici (about 150 ms on every `hangar` command and keeper start, more
+ * than the rest of the CLI costs). Rollup keeps builtins external and writes plain import
+ * lines for them, which are rewritten here, chunk by chunk, into require() calls that read
+ * only the names used.
+ */
+const requireBuiltins = (): Plugin => ({
+  name: 'hangar-require-builtins',
+  renderChunk(code) {
+    const line = /^import (?:(\w+)(?:, )?)?(?:\* as (\w+)|\{([^}]*)\})? ?from "(node:[\w/]+)";$|^import "(node:[\w/]+)";$/gm;
+    let used = false;
+    const rewritten = code.replace(line, (whole, defaultName: string | undefined, namespace: string | undefined, names: string | undefined, from: string | undefined, bare: string | undefined) => {
+      const specifier = from ?? bare ?? '';
+      if (specifier === 'node:module' || !isBuiltin(specifier)) return whole;
+      used = true;
+      const required = `__hangarRequire(${JSON.stringify(specifier)})`;
+      if (bare) return `${required};`;
+      const parts: string[] = [];
+      if (defaultName) parts.push(`const ${defaultName} = ${required};`);
+      if (namespace) parts.push(`const ${namespace} = ${required};`);
+      if (names !== undefined) parts.push(`const { ${names.split(',').map((name) => name.trim()).filter(Boolean).map((name) => name.replace(/\s+as\s+/, ': ')).join(', ')} } = ${required};`);
+      return parts.join(' ');
+    });
+    if (!used) return null;
+    return { code: `import { createRequire as __hangarCreateRequire } from "node:module";\nconst __hangarRequire = __hangarCreateRequire(import.meta.url);\n${rewritten}`, map: null };
+  },
+});
+
 // Three builds: the main process (with the CLI as a second entry, since both are plain
 // Node code around the same service), the sandboxed preload, and the React renderer.
 export default defineConfig({
   main: {
+    plugins: [requireBuiltins()],
     build: {
       outDir: 'out/main',
       // zod and ws are bundled in: Node's ES module loader costs more per file than the code
