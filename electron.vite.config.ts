@@ -44,7 +44,23 @@ export default defineConfig({
     plugins: [react(), cspMetaTag()],
     build: {
       outDir: 'out/renderer',
-      rollupOptions: { input: resolve('src-renderer/index.html') },
+      rollupOptions: {
+        input: resolve('src-renderer/index.html'),
+        // xterm.js and noVNC are most of the renderer's code and only the console, terminal
+        // and screen panes use them (src-renderer/features/vm/lazy-panes.tsx): each in a chunk
+        // of its own, named after it, loaded when one of those tabs first opens.
+        output: {
+          codeSplitting: {
+            groups: [
+              { name: 'xterm', test: /[\\/]node_modules[\\/]@xterm[\\/]/ },
+              { name: 'novnc', test: /[\\/]node_modules[\\/]@novnc[\\/]/ },
+              // The contract and its validator, which the window needs from the start; with
+              // zod-jitless.ts, which must run before the first schema is made (see there).
+              { name: 'contract', test: /[\\/](src-shared[\\/]|node_modules[\\/]zod[\\/]|src-renderer[\\/]zod-jitless\.ts$)/ },
+            ],
+          },
+        },
+      },
     },
   },
 });
