@@ -11,6 +11,27 @@ const cspMetaTag = (): Plugin => ({
   transformIndexHtml: (html) => html.replace('%HANGAR_CSP%', RENDERER_CSP.replace(/; frame-ancestors [^;]+/, '')),
 });
 
+/**
+ * The first script (src-renderer/main.ts) asks for the library before it imports the
+ * window's code (window.tsx); fetched from the start beside it, that code is ready to run
+ * by then instead of being fetched only after.
+ */
+const preloadWindowCode = (): Plugin => ({
+  name: 'hangar-preload-window-code',
+  apply: 'build',
+  transformIndexHtml: {
+    order: 'post',
+    handler(html, { bundle }) {
+      const chunks = Object.values(bundle ?? {}).flatMap((output) => (output.type === 'chunk' ? [output] : []));
+      const windowCode = chunks.find((chunk) => chunk.facadeModuleId !== null && /[\\/]src-renderer[\\/]window\.tsx$/.test(chunk.facadeModuleId));
+      if (!windowCode) throw new Error('The renderer build has no chunk for src-renderer/window.tsx.');
+      return [windowCode.fileName, ...windowCode.imports]
+        .filter((file) => !html.includes(`/${file}"`))
+        .map((file) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `./${file}` }, injectTo: 'head' as const }));
+    },
+  },
+});
+
 // Three builds: the main process (with the CLI as a second entry, since both are plain
 // Node code around the same service), the sandboxed preload, and the React renderer.
 export default defineConfig({
@@ -41,7 +62,7 @@ export default defineConfig({
   },
   renderer: {
     root: 'src-renderer',
-    plugins: [react(), cspMetaTag()],
+    plugins: [react(), cspMetaTag(), preloadWindowCode()],
     build: {
       outDir: 'out/renderer',
       rollupOptions: {

@@ -4,8 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { builtRendererDir } from '../support/paths';
 import { assertBuilt } from '../support/web-host-process';
 
-// The window's first load is its entry script and what that imports statically (the
-// modulepreload links of index.html). xterm.js and noVNC are most of the renderer's code
+// The window's first load is its entry script, what that imports statically (the
+// modulepreload links of index.html), and the window's own code, which the entry imports
+// as soon as it has asked for the library (src-renderer/main.ts). xterm.js and noVNC are most of the renderer's code
 // and only the console, terminal and screen tabs need them, so they must stay out of it
 // and come by dynamic import (src-renderer/features/vm/lazy-panes.tsx) when a tab opens.
 // One static import of either in a module the window loads at start would silently put
@@ -46,14 +47,17 @@ describe('the built renderer', () => {
     const entries = matches(html, /<script type="module"[^>]*\bsrc="([^"]+)"/g);
     const preloaded = matches(html, /<link rel="modulepreload"[^>]*\bhref="([^"]+)"/g);
     expect(entries).toHaveLength(1);
-    firstLoad = reachable(
-      [...entries, ...preloaded].map((file) => path.resolve(builtRendererDir, file)),
-      (file) => matches(read(file), STATIC_IMPORT),
-    );
-    onDemand = reachable([...firstLoad], (file) => {
+    const staticImports = (file: string): string[] => matches(read(file), STATIC_IMPORT);
+    const dynamicImports = (file: string): string[] => {
       const text = read(file);
-      return [...matches(text, STATIC_IMPORT), ...matches(text, DYNAMIC_IMPORT), ...(text.includes('__vite__mapDeps') ? matches(text.split('\n', 1)[0] ?? '', PRELOAD_LIST) : [])];
-    });
+      return [...matches(text, DYNAMIC_IMPORT), ...(text.includes('__vite__mapDeps') ? matches(text.split('\n', 1)[0] ?? '', PRELOAD_LIST) : [])];
+    };
+    const entryFiles = entries.map((file) => path.resolve(builtRendererDir, file));
+    firstLoad = reachable(
+      [...entryFiles, ...preloaded.map((file) => path.resolve(builtRendererDir, file)), ...entryFiles.flatMap((entry) => dynamicImports(entry).map((relative) => path.resolve(path.dirname(entry), relative)))],
+      staticImports,
+    );
+    onDemand = reachable([...firstLoad], (file) => [...staticImports(file), ...dynamicImports(file)]);
     for (const file of onDemand) expect(existsSync(file), `${file}, imported by the renderer, is missing`).toBe(true);
   });
 
