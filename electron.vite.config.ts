@@ -42,6 +42,27 @@ const requireBuiltins = (): Plugin => ({
   },
 });
 
+/**
+ * The first script (src-renderer/main.ts) asks for the library before it imports the
+ * window's code (window.tsx); fetched from the start beside it, that code is ready to run
+ * by then instead of being fetched only after.
+ */
+const preloadWindowCode = (): Plugin => ({
+  name: 'hangar-preload-window-code',
+  apply: 'build',
+  transformIndexHtml: {
+    order: 'post',
+    handler(html, { bundle }) {
+      const chunks = Object.values(bundle ?? {}).flatMap((output) => (output.type === 'chunk' ? [output] : []));
+      const windowCode = chunks.find((chunk) => chunk.facadeModuleId !== null && /[\\/]src-renderer[\\/]window\.tsx$/.test(chunk.facadeModuleId));
+      if (!windowCode) throw new Error('The renderer build has no chunk for src-renderer/window.tsx.');
+      return [windowCode.fileName, ...windowCode.imports]
+        .filter((file) => !html.includes(`/${file}"`))
+        .map((file) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `./${file}` }, injectTo: 'head' as const }));
+    },
+  },
+});
+
 // Three builds: the main process (with the CLI as a second entry, since both are plain
 // Node code around the same service), the sandboxed preload, and the React renderer.
 export default defineConfig({
@@ -77,10 +98,26 @@ export default defineConfig({
   },
   renderer: {
     root: 'src-renderer',
-    plugins: [react(), cspMetaTag()],
+    plugins: [react(), cspMetaTag(), preloadWindowCode()],
     build: {
       outDir: 'out/renderer',
-      rollupOptions: { input: resolve('src-renderer/index.html') },
+      rollupOptions: {
+        input: resolve('src-renderer/index.html'),
+        // xterm.js and noVNC are most of the renderer's code and only the console, terminal
+        // and screen panes use them (src-renderer/features/vm/lazy-panes.tsx): each in a chunk
+        // of its own, named after it, loaded when one of those tabs first opens.
+        output: {
+          codeSplitting: {
+            groups: [
+              { name: 'xterm', test: /[\\/]node_modules[\\/]@xterm[\\/]/ },
+              { name: 'novnc', test: /[\\/]node_modules[\\/]@novnc[\\/]/ },
+              // The contract and its validator, which the window needs from the start; with
+              // zod-jitless.ts, which must run before the first schema is made (see there).
+              { name: 'contract', test: /[\\/](src-shared[\\/]|node_modules[\\/]zod[\\/]|src-renderer[\\/]zod-jitless\.ts$)/ },
+            ],
+          },
+        },
+      },
     },
   },
 });
