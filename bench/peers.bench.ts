@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runPaths } from '../src-main/qemu/argv';
-import type { QmpClient } from '../src-main/qemu/qmp';
 import { runProgram } from '../src-main/util/run';
 import type { HangarService } from '../src-main/api/service';
 import { call, followConsole, makeSandbox, type Sandbox } from '../test/support/engine';
@@ -13,7 +11,8 @@ import { hangarBin } from '../test/support/paths';
 import { ensureTestIso, TEST_GUEST_READY } from '../test/support/test-iso';
 import { asUserArgv, libvirtMissing, startLibvirtSession, type LibvirtSession } from './peers/libvirt';
 import { LEGACY_WHY, QUICKEMU_SOURCE, quickemuArgv, quickemuDiskArgs, quickemuSockets } from './peers/quickemu';
-import { connectWhenThere, memoryOf, qmpUntilRunning, watchForMarker } from './peers/serial-marker';
+import { runQemuDirectly, type Sample } from './peers/qemu-direct';
+import { connectWhenThere, memoryOf, watchForMarker } from './peers/serial-marker';
 import { median, record } from './support';
 
 // Hangar against its peers, on the same tiny guest (the test ISO, 256 MiB, 1 vCPU, an empty
@@ -40,10 +39,6 @@ const MAX_ROUNDS = 10;
 const ROUND_BUDGET_MS = 9 * 60_000;
 const MEMORY_VMS = 10;
 
-interface Sample {
-  startMs: number;
-  bootMs: number;
-}
 type Runner = () => Promise<Sample>;
 
 let sandbox: Sandbox;
@@ -75,34 +70,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function quitQemu(qmp: QmpClient, child: ChildProcess): Promise<void> {
-  const exited = child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve();
-  await qmp.execute('quit').catch(() => {});
-  qmp.close();
-  await exited;
-}
-
-/** Spawns a QEMU argv; serial and QMP are read as soon as QEMU makes their sockets. */
-async function runQemuDirectly(argv: string[], sockets: { serial: string; qmp: string }): Promise<Sample> {
-  const began = performance.now();
-  const [binary, ...args] = argv as [string, ...string[]];
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-2000)));
-  try {
-    const [serial, qmp] = await Promise.all([connectWhenThere(sockets.serial), qmpUntilRunning(sockets.qmp)]);
-    const startMs = performance.now() - began;
-    const watch = watchForMarker(serial, TEST_GUEST_READY);
-    const bootMs = (await watch.seen) - began;
-    watch.stop();
-    await quitQemu(qmp, child);
-    return { startMs, bootMs };
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${String(error)}\nQEMU said: ${stderr}`, { cause: error });
-  }
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -36,7 +36,8 @@ export interface LibvirtSession {
 }
 
 export async function startLibvirtSession(): Promise<LibvirtSession> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'hangar-bench-libvirt-'));
+  // Short: libvirt's guest-agent socket path under it must fit a unix socket's 107 bytes.
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'hbl-'));
   const asRoot = process.getuid?.() === 0;
   const asUser = asRoot ? ['/usr/bin/setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
   const env: Record<string, string> = {
