@@ -14,7 +14,8 @@ import { median, record } from './support';
 // that change one option each, run by hand, interleaved per round. Only what is measured to
 // help should change in src-main/qemu/argv.ts; this bench does not change it.
 
-const ROUNDS = 5;
+/** HANGAR_BENCH_ROUNDS=3 for a quicker look on a busy machine. */
+const ROUNDS = Number(process.env.HANGAR_BENCH_ROUNDS ?? 5);
 type Transform = (argv: string[]) => string[];
 
 /** Replaces the value after `flag` (its first occurrence). */
