@@ -26,7 +26,10 @@ export async function runQemuDirectly(argv: readonly string[], sockets: { serial
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-2000)));
   try {
-    const [serial, qmp] = await Promise.all([connectWhenThere(sockets.serial), qmpUntilRunning(sockets.qmp)]);
+    // A QEMU that refuses its argv exits at once: say so instead of waiting for its sockets.
+    const exited = new Promise<never>((_resolve, reject) => child.once('exit', (code) => reject(new Error(`QEMU exited (${code}) before it ran`))));
+    exited.catch(() => {});
+    const [serial, qmp] = await Promise.race([Promise.all([connectWhenThere(sockets.serial), qmpUntilRunning(sockets.qmp)]), exited]);
     const startMs = performance.now() - began;
     const watch = watchForMarker(serial, TEST_GUEST_READY);
     const bootMs = (await watch.seen) - began;
