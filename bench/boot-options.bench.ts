@@ -61,8 +61,8 @@ const VARIANTS: Record<string, Transform> = {
   'cpu max': setOption('-cpu', 'max'),
   'smp 2 (Hangar default on 2 cores)': setOption('-smp', '2,sockets=1,cores=2,threads=1'),
   'CD on virtio-scsi': pipe(
-    // The controller goes before the CD that sits on it.
-    (argv) => [...argv.slice(0, argv.indexOf('-blockdev')), '-device', JSON.stringify({ driver: 'virtio-scsi-pci', id: 'scsi0', addr: '0x9' }), ...argv.slice(argv.indexOf('-blockdev'))],
+    // The controller goes before the CD that sits on it, in a slot Hangar's argv leaves free.
+    (argv) => [...argv.slice(0, argv.indexOf('-blockdev')), '-device', JSON.stringify({ driver: 'virtio-scsi-pci', id: 'scsi0', addr: '0x1e' }), ...argv.slice(argv.indexOf('-blockdev'))],
     editDevice('ide-cd', (device) => ({ ...device, driver: 'scsi-cd', bus: 'scsi0.0' })),
   ),
   'machine pc (i440fx), CD on IDE': pipe(
