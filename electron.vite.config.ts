@@ -1,3 +1,4 @@
+import { isBuiltin } from 'node:module';
 import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
@@ -11,12 +12,68 @@ const cspMetaTag = (): Plugin => ({
   transformIndexHtml: (html) => html.replace('%HANGAR_CSP%', RENDERER_CSP.replace(/; frame-ancestors [^;]+/, '')),
 });
 
+/**
+ * Node builtins reach the main-process code through require(), not as ES modules: Node makes
+ * the ES module of a builtin by reading every one of its exports, lazy ones included, and for
+ * node:http that loads undici (about 150 ms on every `hangar` command and keeper start, more
+ * than the rest of the CLI costs). Rollup keeps builtins external and writes plain import
+ * lines for them, which are rewritten here, chunk by chunk, into require() calls that read
+ * only the names used.
+ */
+const requireBuiltins = (): Plugin => ({
+  name: 'hangar-require-builtins',
+  renderChunk(code) {
+    const line = /^import (?:(\w+)(?:, )?)?(?:\* as (\w+)|\{([^}]*)\})? ?from "(node:[\w/]+)";$|^import "(node:[\w/]+)";$/gm;
+    let used = false;
+    const rewritten = code.replace(line, (whole, defaultName: string | undefined, namespace: string | undefined, names: string | undefined, from: string | undefined, bare: string | undefined) => {
+      const specifier = from ?? bare ?? '';
+      if (specifier === 'node:module' || !isBuiltin(specifier)) return whole;
+      used = true;
+      const required = `__hangarRequire(${JSON.stringify(specifier)})`;
+      if (bare) return `${required};`;
+      const parts: string[] = [];
+      if (defaultName) parts.push(`const ${defaultName} = ${required};`);
+      if (namespace) parts.push(`const ${namespace} = ${required};`);
+      if (names !== undefined) parts.push(`const { ${names.split(',').map((name) => name.trim()).filter(Boolean).map((name) => name.replace(/\s+as\s+/, ': ')).join(', ')} } = ${required};`);
+      return parts.join(' ');
+    });
+    if (!used) return null;
+    return { code: `import { createRequire as __hangarCreateRequire } from "node:module";\nconst __hangarRequire = __hangarCreateRequire(import.meta.url);\n${rewritten}`, map: null };
+  },
+});
+
+/**
+ * The first script (src-renderer/main.ts) asks for the library before it imports the
+ * window's code (window.tsx); fetched from the start beside it, that code is ready to run
+ * by then instead of being fetched only after.
+ */
+const preloadWindowCode = (): Plugin => ({
+  name: 'hangar-preload-window-code',
+  apply: 'build',
+  transformIndexHtml: {
+    order: 'post',
+    handler(html, { bundle }) {
+      const chunks = Object.values(bundle ?? {}).flatMap((output) => (output.type === 'chunk' ? [output] : []));
+      const windowCode = chunks.find((chunk) => chunk.facadeModuleId !== null && /[\\/]src-renderer[\\/]window\.tsx$/.test(chunk.facadeModuleId));
+      if (!windowCode) throw new Error('The renderer build has no chunk for src-renderer/window.tsx.');
+      return [windowCode.fileName, ...windowCode.imports]
+        .filter((file) => !html.includes(`/${file}"`))
+        .map((file) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `./${file}` }, injectTo: 'head' as const }));
+    },
+  },
+});
+
 // Three builds: the main process (with the CLI as a second entry, since both are plain
 // Node code around the same service), the sandboxed preload, and the React renderer.
 export default defineConfig({
   main: {
+    plugins: [requireBuiltins()],
     build: {
       outDir: 'out/main',
+      // zod and ws are bundled in: Node's ES module loader costs more per file than the code
+      // itself, and zod alone is dozens of files, paid on every `hangar` command and keeper start.
+      // node-pty stays outside (a native addon).
+      externalizeDeps: { exclude: ['zod', 'ws'] },
       rollupOptions: {
         input: {
           index: resolve('src-main/electron/main.ts'),
@@ -41,10 +98,26 @@ export default defineConfig({
   },
   renderer: {
     root: 'src-renderer',
-    plugins: [react(), cspMetaTag()],
+    plugins: [react(), cspMetaTag(), preloadWindowCode()],
     build: {
       outDir: 'out/renderer',
-      rollupOptions: { input: resolve('src-renderer/index.html') },
+      rollupOptions: {
+        input: resolve('src-renderer/index.html'),
+        // xterm.js and noVNC are most of the renderer's code and only the console, terminal
+        // and screen panes use them (src-renderer/features/vm/lazy-panes.tsx): each in a chunk
+        // of its own, named after it, loaded when one of those tabs first opens.
+        output: {
+          codeSplitting: {
+            groups: [
+              { name: 'xterm', test: /[\\/]node_modules[\\/]@xterm[\\/]/ },
+              { name: 'novnc', test: /[\\/]node_modules[\\/]@novnc[\\/]/ },
+              // The contract and its validator, which the window needs from the start; with
+              // zod-jitless.ts, which must run before the first schema is made (see there).
+              { name: 'contract', test: /[\\/](src-shared[\\/]|node_modules[\\/]zod[\\/]|src-renderer[\\/]zod-jitless\.ts$)/ },
+            ],
+          },
+        },
+      },
     },
   },
 });

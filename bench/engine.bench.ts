@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { QmpClient } from '../src-main/qemu/qmp';
 import { runPaths } from '../src-main/qemu/argv';
 import type { HangarService } from '../src-main/api/service';
 import { call, followConsole, makeSandbox, qemuPidsFor, type Sandbox } from '../test/support/engine';
 import { ensureTestIso } from '../test/support/test-iso';
-import { cpuSeconds, median, record } from './support';
+import { cpuSeconds, median, record, startQemuByHand, stopQemuByHand } from './support';
 
 // The engine against its own baseline, measured in the same run: QEMU started by hand
 // with the very argv Hangar uses, and the serial socket read directly.
@@ -27,30 +24,6 @@ afterAll(async () => {
   await sandbox.cleanup();
 });
 
-/** QEMU by hand: spawn with the argv, then QMP until it says running. Returns ms and a stop function. */
-async function startByHand(argv: string[], runDir: string): Promise<{ ms: number; qmp: QmpClient; child: ReturnType<typeof spawn> }> {
-  await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
-  const began = performance.now();
-  const [binary, ...args] = argv as [string, ...string[]];
-  const child = spawn(binary, args, { stdio: 'ignore' });
-  const socket = runPaths(runDir).qmpSocket;
-  let qmp: QmpClient | null = null;
-  while (!qmp) {
-    qmp = await QmpClient.connect(socket, 5000).catch(() => null);
-    if (!qmp) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  const status = await qmp.execute<{ status: string }>('query-status');
-  if (status.status !== 'running') throw new Error(`QEMU by hand is ${status.status}`);
-  return { ms: performance.now() - began, qmp, child };
-}
-
-async function stopByHand(run: { qmp: QmpClient; child: ReturnType<typeof spawn> }, runDir: string): Promise<void> {
-  const exited = new Promise((resolve) => run.child.once('exit', resolve));
-  await run.qmp.execute('quit').catch(() => {});
-  await exited;
-  await fs.rm(runDir, { recursive: true, force: true });
-}
-
 describe('engine benchmarks', () => {
   it('start-to-running latency: Hangar vs QEMU by hand with the same argv', async () => {
     await call(service, 'createVm', { name: 'Latency', iso, memoryMiB: 256, cpus: 1, diskGiB: 1 });
@@ -64,9 +37,9 @@ describe('engine benchmarks', () => {
       await call(service, 'startVm', { vm: 'latency' });
       hangar.push(performance.now() - began);
       await call(service, 'stopVm', { vm: 'latency', force: true, waitSeconds: 30 });
-      const run = await startByHand(argv as string[], runDir);
+      const run = await startQemuByHand(argv as string[], runDir);
       byHand.push(run.ms);
-      await stopByHand(run, runDir);
+      await stopQemuByHand(run, runDir);
     }
     await record('start_latency', {
       rounds: ROUNDS,
@@ -99,8 +72,8 @@ describe('engine benchmarks', () => {
 
     // Directly: the same argv by hand, reading QEMU's serial socket ourselves.
     const runDir = path.join(sandbox.root, 'run', 'serial');
-    const run = await startByHand(argv as string[], runDir);
-    const serial = net.createConnection(runPaths(runDir).serialSocket);
+    const run = await startQemuByHand(argv as string[], runDir);
+    const serial = run.serial;
     let text = '';
     const waitFor = (pattern: RegExp): Promise<void> =>
       new Promise((resolve) => {
@@ -133,8 +106,7 @@ describe('engine benchmarks', () => {
     });
     const directSeconds = (performance.now() - began) / 1000;
     const directBytes = text.length - directBefore;
-    serial.destroy();
-    await stopByHand(run, runDir);
+    await stopQemuByHand(run, runDir);
 
     const hangarRate = hangarBytes / hangarSeconds;
     const directRate = directBytes / directSeconds;

@@ -52,7 +52,7 @@
     });
 
   // --- The WebSocket: when the listVms answer arrives, and the console bytes of a burst. ---
-  const state = { socketOpenMs: null, listVmsCallId: null, listVmsReplyMs: null, listVmsReplyChars: null, lastConsoleFrameMs: 0, burst: null };
+  const state = { socketCreatedMs: null, socketOpenMs: null, listVmsCallId: null, listVmsReplyMs: null, listVmsReplyChars: null, lastConsoleFrameMs: 0, burst: null, scrollback: null };
   const CONSOLE_EVENT = '{"type":"event","name":"consoleOutput",';
   const NativeWebSocket = window.WebSocket;
   // Only the API's socket (/api): a VM screen opens sockets of its own.
@@ -61,12 +61,21 @@
       super(...args);
       this.watched = new URL(this.url).pathname === '/api';
       if (!this.watched) return;
+      state.socketCreatedMs ??= performance.now();
       this.addEventListener('open', () => (state.socketOpenMs ??= performance.now()));
       // Added before the app adds its own listener, so it sees each frame first.
       this.addEventListener('message', (message) => onFrame(message.data));
     }
     send(data) {
       if (this.watched && state.listVmsCallId === null && typeof data === 'string' && data.includes('"method":"listVms"')) state.listVmsCallId = JSON.parse(data).id;
+      // The console pane asks for its scrollback once its terminal is open: watch its rows from now.
+      const scrollback = state.scrollback;
+      if (this.watched && scrollback && scrollback.callId === null && typeof data === 'string' && data.includes('"method":"attachConsole"')) {
+        scrollback.callId = JSON.parse(data).id;
+        const rows = paneRows();
+        if (!rows) throw new Error('The console pane asked for its scrollback before its terminal was open.');
+        scrollback.shown = whenTextShown(rows, scrollback.marker, { changedInFrame: true });
+      }
       super.send(data);
     }
   }
@@ -74,6 +83,13 @@
 
   function onFrame(data) {
     if (typeof data !== 'string') return;
+    // The scrollback's answer: only its time and the frame here (the clock runs from now), read later.
+    const scrollback = state.scrollback;
+    if (scrollback && scrollback.callId !== null && scrollback.replyMs === null && data.startsWith(`{"type":"reply","id":${scrollback.callId},`)) {
+      scrollback.replyMs = performance.now();
+      scrollback.frame = data;
+      return;
+    }
     if (state.listVmsReplyMs === null && state.listVmsCallId !== null && data.startsWith(`{"type":"reply","id":${state.listVmsCallId},`)) {
       state.listVmsReplyMs = performance.now();
       state.listVmsReplyChars = data.length;
@@ -117,6 +133,7 @@
           seenMs,
           paintedMs,
           fcpMs: fcp ? fcp.startTime : null,
+          socketCreatedMs: state.socketCreatedMs,
           socketOpenMs: state.socketOpenMs,
           listVmsReplyMs: state.listVmsReplyMs,
           listVmsReplyChars: state.listVmsReplyChars,
@@ -168,12 +185,33 @@
     },
 
     /**
+     * Arms the scrollback measure for the console pane about to open: the clock starts when
+     * the answer to its attachConsole call reaches the page (before the app sees it) and stops
+     * when the frame showing `marker`, the scrollback's last line, is painted in the pane.
+     */
+    armScrollback(marker) {
+      state.scrollback = { marker, callId: null, replyMs: null, frame: null, shown: null };
+    },
+
+    /** The armed scrollback measure, once the pane shows its marker. */
+    async scrollbackResult() {
+      const scrollback = state.scrollback;
+      for (;;) {
+        if (scrollback.shown) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const { seenMs, paintedMs } = await scrollback.shown;
+      const { result } = JSON.parse(scrollback.frame);
+      return { bytes: atob(result.value.scrollback).length, replyMs: scrollback.replyMs, seenMs, paintedMs, paneRows: paneRows()?.children.length ?? null };
+    },
+
+    /**
      * The baseline: a second xterm.js (the same package, loaded as its UMD build), with the
      * pane's options and size, on top of the pane in this page, written the very chunks of
-     * the last burst as fast as xterm takes them. No engine, socket or store in between.
+     * the last burst (or the last scrollback, as one chunk) as fast as xterm takes them. No engine, socket or store in between.
      */
-    async writeDirect() {
-      const burst = state.burst;
+    async writeDirect(source = 'burst') {
+      const burst = source === 'scrollback' ? { marker: state.scrollback.marker, chunks: [JSON.parse(state.scrollback.frame).result.value.scrollback] } : state.burst;
       const pane = document.querySelector('[data-testid="serial-terminal"]');
       const rect = pane.getBoundingClientRect();
       const host = document.createElement('div');

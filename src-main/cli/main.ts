@@ -1,10 +1,17 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHangarService, type HangarService } from '../api/service';
-import { runCli } from './commands';
+import type { HangarService } from '../api/service';
+import { warmKeeper } from '../api/early-start';
+import { trace } from '../util/trace';
 
 // Entry point of the built CLI (out/main/cli.js), started by bin/hangar.js under plain Node.
+// It imports next to nothing itself: `hangar start` begins the VM's keeper first, which then
+// loads alongside the rest of the CLI (qemu/keeper/warm.ts).
 
+trace('cli: process began', performance.timeOrigin);
+const warm = process.argv[2] === 'start' ? warmKeeper() : null;
+const [{ createHangarService }, { runCli }] = await Promise.all([import('../api/service'), import('./commands')]);
+trace('cli: loaded');
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 // `hangar list | head`: the reader went away. Stop quietly, as other command-line tools do.
@@ -47,10 +54,15 @@ process.exitCode = await runCli(process.argv.slice(2), {
   },
   rendererDir: path.join(here, '..', 'renderer'),
   createService: (door) => {
-    const service = createHangarService({ door });
+    const service = createHangarService({ door, warmKeeper: door === 'cli' && services.length === 0 ? warm : null });
     services.push(service);
     if (door === 'web') webService = service;
     return service;
   },
   untilInterrupted: () => interrupted,
 });
+trace('cli: done');
+// Everything the verb did has been awaited, and stdout and stderr are written synchronously
+// to files, pipes and terminals on Linux: nothing is left but closing what it opened (keeper
+// connections, file watches), which the exit does at once instead of one by one.
+process.exit();

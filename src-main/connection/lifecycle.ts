@@ -1,15 +1,18 @@
+import type { ChildProcess } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import { HangarError } from '../../src-shared/errors';
 import type { VmConfig, VmSummary } from '../../src-shared/vm';
 import { isLive, mayI, type VmAction } from '../../src-shared/vm-rules';
-import { buildQemuArgv, runPaths, type LaunchPlan } from '../qemu/argv';
+import { buildQemuArgv, runPaths, type ControlChannels, type LaunchPlan } from '../qemu/argv';
 import type { KeeperClient } from '../qemu/keeper/client';
 import { KeeperCommandError } from '../qemu/keeper/client';
 import type { LaunchSpec } from '../qemu/keeper/protocol';
 import { keeperEntry, launchKeeper, stopOrphan } from '../qemu/supervisor';
+import { discardWarmKeeper, findKeeperEntry, warmKeeper } from '../qemu/keeper/warm';
 import { diskPath, vmLayout } from '../vms/layout';
 import { endedNow, writeLastRun } from '../vms/run-record';
 import { discardSavedState, removeSaveLeftovers, type SavedState } from '../vms/saved-state';
+import { trace } from '../util/trace';
 import type { Engine } from './engine';
 import type { EngineHost } from './engine-host';
 import type { ConfiguredVm, KnownVm } from './library-cache';
@@ -49,8 +52,8 @@ export async function launchPlan(engine: Engine, vmDir: string, config: VmConfig
 }
 
 /** The argv a start would use: a saved VM's on its versioned machine, waiting for its state (-incoming defer). */
-export async function launchArgv(engine: Engine, vmDir: string, config: VmConfig, host: EngineHost, saved: SavedState | null, options: { probeDirectIo?: boolean } = {}): Promise<string[]> {
-  const argv = buildQemuArgv({ ...(await launchPlan(engine, vmDir, config, host, options)), pinnedMachine: saved?.machine ?? null });
+export async function launchArgv(engine: Engine, vmDir: string, config: VmConfig, host: EngineHost, saved: SavedState | null, options: { probeDirectIo?: boolean; channels?: ControlChannels } = {}): Promise<string[]> {
+  const argv = buildQemuArgv({ ...(await launchPlan(engine, vmDir, config, host, options)), pinnedMachine: saved?.machine ?? null, channels: options.channels ?? 'socket-files' });
   return saved ? [...argv, '-incoming', 'defer'] : argv;
 }
 
@@ -67,13 +70,26 @@ export function startVm(engine: Engine, ref: string): Promise<VmSummary> {
 }
 
 async function start(engine: Engine, id: string): Promise<VmSummary> {
+  trace('engine: start asked');
+  // The keeper loads while the rest is prepared (qemu/keeper/warm.ts); a refused start lets it go.
+  const warm = engine.options.takeWarmKeeper?.() ?? warmKeeper(engine.options.keeperEntry ?? findKeeperEntry());
+  try {
+    return await startWith(engine, id, warm);
+  } finally {
+    if (warm && warm.stdin?.writable) discardWarmKeeper(warm);
+  }
+}
+
+async function startWith(engine: Engine, id: string, warm: ChildProcess | null): Promise<VmSummary> {
   // The definition as it is on disk now: a start acts on nothing stale.
   await engine.vms.reload(id);
   const found = await engine.resolve(id);
   // This very start is what shows it as 'starting': judge the state under it.
   check('start', found.summary.state === 'starting' ? { ...found.summary, state: found.vm.saved ? 'saved' : 'stopped' } : found.summary);
   const { vm } = await engine.resolveConfigured(id);
+  trace('engine: VM resolved');
   const host = await engine.host();
+  trace('engine: host known');
   const qemuBinary = requireQemu(host);
   const saved = vm.saved;
   if (!saved) await removeSaveLeftovers(vm.entry.dir);
@@ -86,15 +102,16 @@ async function start(engine: Engine, id: string): Promise<VmSummary> {
     vmDir: vm.entry.dir,
     runDir: run.runDir,
     qemuBinary,
-    argv: await launchArgv(engine, vm.entry.dir, config, host, saved),
+    argv: await launchArgv(engine, vm.entry.dir, config, host, saved, { channels: 'inherited' }),
     accelerator: acceleratorFor(config, host),
     swtpm: config.devices.tpm && host.swtpm ? { binary: host.swtpm, stateDir: vmLayout(vm.entry.dir).tpmState, socket: run.tpmSocket } : null,
     // The keeper streams the state into QEMU, and removes it once loaded.
     restore: saved ? { stateFile: vmLayout(vm.entry.dir).savedState, resume: saved.resume } : null,
   };
   await engine.publish(id);
+  trace('engine: launching keeper');
   try {
-    await launchKeeper(spec, engine.options.keeperEntry ?? keeperEntry());
+    await launchKeeper(spec, engine.options.keeperEntry ?? keeperEntry(), warm);
   } catch (error) {
     // Another Hangar process won the race: that one VM is the result.
     if (!(error instanceof HangarError && error.code === 'VM_RUNNING')) {
@@ -103,7 +120,9 @@ async function start(engine: Engine, id: string): Promise<VmSummary> {
       throw error;
     }
   }
+  trace('engine: keeper reported');
   await waitForKeeper(engine, id);
+  trace('engine: keeper attached');
   engine.starting.delete(id);
   return engine.publish(id);
 }

@@ -3,7 +3,7 @@ import { readCpu, type CpuFacts } from './cpu';
 import { readDistro, type Distro } from './distro';
 import { readKernel, type KernelFacts } from './kernel';
 import type { HostProbe } from './probe';
-import { findBridgeHelper, probeKvm, readQemu, type KvmProbe, type QemuFacts } from './qemu';
+import { findBridgeHelper, probeKvm, probeSandbox, readQemu, type KvmProbe, type QemuFacts } from './qemu';
 import { readMemory, type MemoryFacts } from './resources';
 
 // Everything the host check knows, as plain data. Gathering touches the machine;
@@ -23,6 +23,8 @@ export interface HostFacts {
   qemu: QemuFacts;
   /** QEMU's own answer on KVM; null when it could not be asked (no QEMU or no usable /dev/kvm). */
   kvmProbe: KvmProbe | null;
+  /** QEMU starts with -sandbox on (built with seccomp); false when it cannot be asked. */
+  qemuSandbox: boolean;
   bridgeHelper: { path: string; setuid: boolean } | null;
   bridgeConf: string | null;
   memory: MemoryFacts;
@@ -46,8 +48,9 @@ export async function gatherFacts(probe: HostProbe, vmStorePath: string): Promis
       readMemory(probe),
       probe.freeBytes(vmStorePath),
     ]);
-  const kvmProbe = qemu.system && kvmDevice.usable ? await probeKvm(probe, qemu.system.path) : null;
-  return { distro, cpu, kernel, user, kvmDevice, tunDevice, vhostNetDevice, qemu, kvmProbe, bridgeHelper, bridgeConf, memory, vmStorePath, diskFreeBytes };
+  // The two questions for QEMU itself, at once: each is a QEMU start.
+  const [kvmProbe, qemuSandbox] = await Promise.all([qemu.system && kvmDevice.usable ? probeKvm(probe, qemu.system.path) : null, qemu.system ? probeSandbox(probe, qemu.system.path) : false]);
+  return { distro, cpu, kernel, user, kvmDevice, tunDevice, vhostNetDevice, qemu, kvmProbe, qemuSandbox, bridgeHelper, bridgeConf, memory, vmStorePath, diskFreeBytes };
 }
 
 /** The vendor KVM module this CPU needs. */

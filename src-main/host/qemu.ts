@@ -70,6 +70,13 @@ export function parseKvmProbe(stdout: string, stderr: string): KvmProbe {
   return { answered: false, enabled: false, present: false, error };
 }
 
+/** Whether this QEMU was built with seccomp, so -sandbox can confine it: it is asked to start with it. */
+export async function probeSandbox(probe: HostProbe, qemuPath: string): Promise<boolean> {
+  const args = ['-sandbox', 'on', ...QEMU_KVM_PROBE_ARGS.map((arg) => (arg === 'none,accel=kvm' ? 'none' : arg))];
+  const result = await probe.run(qemuPath, args, { input: '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n', timeoutMs: 15_000 });
+  return result.code === 0;
+}
+
 /** Asks QEMU itself whether it can open KVM: no guest, no disk, a second at most. */
 export async function probeKvm(probe: HostProbe, qemuPath: string): Promise<KvmProbe> {
   const result = await probe.run(qemuPath, QEMU_KVM_PROBE_ARGS, { input: QMP_SCRIPT, timeoutMs: 15_000 });
@@ -136,13 +143,15 @@ export interface QemuFacts {
 }
 
 export async function readQemu(probe: HostProbe): Promise<QemuFacts> {
-  return {
-    system: await programFacts(probe, 'qemu-system-x86_64'),
-    img: await programFacts(probe, 'qemu-img'),
-    ovmf: await findOvmf(probe),
-    swtpm: await findProgram(probe, 'swtpm'),
-    virtiofsd: await findProgram(probe, 'virtiofsd', HELPER_DIRS),
-  };
+  // All at once: two of them are program runs.
+  const [system, img, ovmf, swtpm, virtiofsd] = await Promise.all([
+    programFacts(probe, 'qemu-system-x86_64'),
+    programFacts(probe, 'qemu-img'),
+    findOvmf(probe),
+    findProgram(probe, 'swtpm'),
+    findProgram(probe, 'virtiofsd', HELPER_DIRS),
+  ]);
+  return { system, img, ovmf, swtpm, virtiofsd };
 }
 
 export async function findBridgeHelper(probe: HostProbe): Promise<{ path: string; setuid: boolean } | null> {

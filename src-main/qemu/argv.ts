@@ -30,7 +30,19 @@ export function runPaths(runDir: string): RunPaths {
   };
 }
 
+/**
+ * How QEMU's monitor and serial port reach Hangar. 'inherited': sockets the keeper creates
+ * and hands to QEMU as file descriptors 3 (serial) and 4 (QMP), connected before QEMU runs,
+ * as libvirt hands over its monitor: nothing to wait or poll for, no socket file anyone else
+ * could open. 'socket-files': listening sockets in the run folder, the form a person can run
+ * by hand (what previews and `hangar info` show).
+ */
+export type ControlChannels = 'inherited' | 'socket-files';
+export const INHERITED_FDS = { serial: 3, qmp: 4 } as const;
+
 export interface LaunchPlan {
+  /** Default 'socket-files'. */
+  channels?: ControlChannels;
   config: VmConfig;
   vmDir: string;
   run: RunPaths;
@@ -96,13 +108,21 @@ export function buildQemuArgv(plan: LaunchPlan): string[] {
     push('-blockdev', json({ driver: 'file', filename: files.uefiVars, 'node-name': 'uefi-vars' }));
   }
 
-  // Control, console and screen: private unix sockets in the run folder (0700).
-  push('-chardev', `socket,id=qmp,path=${optValue(run.qmpSocket)},server=on,wait=off`);
-  push('-mon', 'chardev=qmp,mode=control');
-  // wait=on: QEMU waits for the keeper to connect before the guest runs, so no boot line is
-  // lost; the keeper writes serial.log (capped and rotated) from what it reads.
-  push('-chardev', `socket,id=serial0,path=${optValue(run.serialSocket)},server=on,wait=on`);
+  // Control and console: sockets connected to the keeper from the start, or private unix
+  // sockets in the run folder (0700). Either way no boot line is lost: an inherited socket is
+  // connected before QEMU runs, and wait=on holds the guest until the serial socket is.
+  // The keeper writes serial.log (capped and rotated) from what it reads.
+  if (plan.channels === 'inherited') {
+    push('-chardev', `socket,id=qmp,fd=${INHERITED_FDS.qmp}`);
+    push('-mon', 'chardev=qmp,mode=control');
+    push('-chardev', `socket,id=serial0,fd=${INHERITED_FDS.serial}`);
+  } else {
+    push('-chardev', `socket,id=qmp,path=${optValue(run.qmpSocket)},server=on,wait=off`);
+    push('-mon', 'chardev=qmp,mode=control');
+    push('-chardev', `socket,id=serial0,path=${optValue(run.serialSocket)},server=on,wait=on`);
+  }
   push('-serial', 'chardev:serial0');
+  // The screen: a private unix socket in the run folder, which viewers connect to.
   // QEMU 7.2 cannot serve a WebSocket on a unix socket; Hangar bridges this one for noVNC.
   push('-vnc', `unix:${optValue(run.vncSocket)}`);
   push('-device', json({ driver: 'VGA', id: 'video0', ...pciPlace(slot(BUILT_IN.video)) }));

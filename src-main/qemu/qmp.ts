@@ -56,6 +56,11 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
       });
       candidate.once('error', reject);
     });
+    return QmpClient.over(socket, timeoutMs);
+  }
+
+  /** Speaks QMP over a socket already connected to QEMU's monitor (one handed to QEMU at its start). */
+  static async over(socket: net.Socket, timeoutMs = 10_000): Promise<QmpClient> {
     const client = new QmpClient(socket);
     try {
       await client.waitForGreeting(timeoutMs);

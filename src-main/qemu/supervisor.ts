@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HangarError, type ErrorCode } from '../../src-shared/errors';
 import { atomicWriteFile } from '../util/atomic-write';
 import { isProcessAlive, processArgv } from '../util/process';
@@ -12,6 +12,7 @@ import { qemuProcessName } from './process-name';
 export { qemuProcessName } from './process-name';
 import { KeeperClient } from './keeper/client';
 import { keeperFiles, StartReport, type LaunchSpec } from './keeper/protocol';
+import { discardWarmKeeper, findKeeperEntry, spawnKeeper } from './keeper/warm';
 
 // Starting a VM hands it to a keeper process, detached from us, so the VM outlives the
 // window, the web host or the CLI that started it. Any Hangar process finds running VMs
@@ -27,12 +28,9 @@ export async function runtimeRoot(env: Readonly<Record<string, string | undefine
   return base;
 }
 
-/** The built keeper entry: beside this file in the build, or in out/main when running from source (tests). */
+/** The built keeper entry, or the words for a build without one. */
 export function keeperEntry(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // Built code may sit in out/main or in out/main/chunks; source code (tests) is in src-main/qemu.
-  const candidates = [path.join(here, 'keeper.js'), path.join(here, '..', 'keeper.js'), path.resolve(here, '..', '..', 'out', 'main', 'keeper.js')];
-  const found = candidates.find((candidate) => existsSync(candidate));
+  const found = findKeeperEntry();
   if (!found) throw new HangarError('INTERNAL', 'Hangar is not built completely (keeper.js is missing). Run "npm run build".');
   return found;
 }
@@ -42,23 +40,30 @@ export interface StartedVm {
   qemuPid: number;
 }
 
-/** Starts the keeper for a VM and waits until QEMU runs (or says why it cannot). */
-export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry()): Promise<StartedVm> {
+/**
+ * Starts the keeper for a VM and waits until QEMU runs (or says why it cannot): the warm one
+ * begun for this start (keeper/warm.ts) when it is still there, else a new one.
+ */
+export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry(), warm: ChildProcess | null = null): Promise<StartedVm> {
   await fs.mkdir(spec.runDir, { recursive: true, mode: 0o700 });
   await atomicWriteFile(keeperFiles(spec.runDir).launch, JSON.stringify(spec));
-  const child = spawn(process.execPath, [entry, spec.runDir], {
-    detached: true, // its own session: a Ctrl-C in our terminal or our death does not reach it
-    stdio: ['ignore', 'pipe', 'ignore'],
-    // Under Electron, process.execPath is Electron itself: make it behave as Node.
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-  });
+  let child: ChildProcess;
+  if (warm && warm.exitCode === null && warm.signalCode === null && warm.stdin?.writable && warm.stdout) {
+    child = warm;
+    (child.stdout as Socket).ref();
+    child.stdin?.end(`${spec.runDir}\n`);
+  } else {
+    if (warm) discardWarmKeeper(warm);
+    child = spawnKeeper(entry, [spec.runDir], 'ignore');
+  }
+  const stdout = child.stdout as Socket;
   const report = await new Promise<StartReport>((resolve, reject) => {
     let text = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout.setEncoding('utf8').on('data', (chunk: string) => {
       text += chunk;
     });
     child.once('error', (error) => reject(new HangarError('INTERNAL', `The VM keeper could not start: ${error.message}`)));
-    child.stdout.once('end', () => {
+    stdout.once('end', () => {
       const parsed = StartReport.safeParse((() => {
         try {
           return JSON.parse(text.split('\n')[0] ?? '');

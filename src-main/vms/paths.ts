@@ -20,3 +20,9 @@ export function vmStoreDir(env: Readonly<Record<string, string | undefined>> = p
 export function isoStoreDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return path.join(libraryRoot(env), ISO_FOLDER);
 }
+
+/** What Hangar may forget at any time (answers of host probes): $XDG_CACHE_HOME/hangar, else ~/.cache/hangar. */
+export function cacheRoot(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const cacheHome = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME ?? os.homedir(), '.cache');
+  return path.join(cacheHome, 'hangar');
+}

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RENDERER_CSP } from '../../src-shared/csp';
 import { HostReport } from '../../src-shared/host';
 import { ApiSocket, isEvent, tryOpenSocket } from '../support/api-socket';
-import { repoRoot } from '../support/paths';
+import { builtRendererDir, repoRoot } from '../support/paths';
 import { startWebHostProcess, type WebHostProcess } from '../support/web-host-process';
 
 // The web host's defences, tried against a real `hangar web` child process from outside,
@@ -163,6 +163,21 @@ describe('hangar web, attacked from outside', () => {
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toBe('text/javascript; charset=utf-8');
       expect(response.headers['content-security-policy']).toBe(RENDERER_CSP);
+    });
+
+    it('serves every chunk and style sheet the renderer loads later (a tab\'s code) as it serves the first: its type, the CSP, no-store', async () => {
+      const assets = readdirSync(path.join(builtRendererDir, 'assets'));
+      // The console, terminal and screen panes come as chunks of their own (src-renderer/features/vm/lazy-panes.tsx).
+      expect(assets.filter((file) => file.endsWith('.js')).length).toBeGreaterThan(1);
+      const types: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+      for (const file of assets) {
+        const response = await rawRequest(host.port, { path: `/assets/${file}` });
+        expect(response.status, file).toBe(200);
+        expect(response.headers['content-type'], file).toBe(types[path.extname(file)]);
+        expect(response.headers['cache-control'], file).toBe('no-store');
+        expect(response.headers['content-security-policy'], file).toBe(RENDERER_CSP);
+        expect(response.body, file).toBe(readFileSync(path.join(builtRendererDir, 'assets', file), 'utf8'));
+      }
     });
 
     it.each([

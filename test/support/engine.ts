@@ -21,7 +21,8 @@ export interface Sandbox {
 
 export async function makeSandbox(prefix = 'hangar-engine-'): Promise<Sandbox> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  const env = { ...process.env, HANGAR_HOME: path.join(root, 'data'), HANGAR_RUNTIME_DIR: path.join(root, 'run') };
+  // XDG_CACHE_HOME too: the host-probe and compile caches of a test stay in its folder.
+  const env = { ...process.env, HANGAR_HOME: path.join(root, 'data'), HANGAR_RUNTIME_DIR: path.join(root, 'run'), XDG_CACHE_HOME: path.join(root, 'cache') };
   const services: HangarService[] = [];
   return {
     root,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import net from 'node:net';
 import { HangarError } from '../../../src-shared/errors';
@@ -12,12 +12,13 @@ import { qemuProcessName } from '../process-name';
 import { writeLastRun } from '../../vms/run-record';
 import { QmpClient, QmpError } from '../qmp';
 import { errorLines, explainQemuFailure } from '../qemu-errors';
-import { runPaths } from '../argv';
+import { INHERITED_FDS, runPaths } from '../argv';
 import { initialTracker, track, type Tracker, type TrackerInput } from '../vm-state';
 import { ConsoleViewers } from './console-viewers';
 import { KeeperRequest, LaunchSpec, keeperFiles, qmpArgumentsProblem, type KeeperMessage, type SaveReply, type StartReport } from './protocol';
 import { RestoreFailure, restoreVmState, saveVmState } from './save-restore';
 import { SerialLogWriter } from './serial-log-writer';
+import { trace } from '../../util/trace';
 
 const SCROLLBACK_BYTES = 256 * 1024;
 const LOG_TAIL_LINES = 20;
@@ -34,17 +35,6 @@ async function connectWhenListening<T>(connect: () => Promise<T>, stillWorthTryi
       await sleep(25);
     }
   }
-}
-
-function connectSocket(file: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.createConnection(file);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
 }
 
 function listen(file: string, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
@@ -82,6 +72,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     return;
   }
   await fs.writeFile(files.keeperPid, `${process.pid}\n`, { mode: 0o600 });
+  trace('keeper: locked');
 
   let swtpm: ChildProcess | null = null;
   let qemu: ChildProcess | null = null;
@@ -149,7 +140,10 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     // A full disk costs the log, never the keeper (an unhandled stream error would end it, and QEMU with it).
     qemuLog.on('error', () => {});
     qemuLog.write(`\n--- ${startedAt} start: ${spec.qemuBinary} ${spec.argv.join(' ')}\n`);
-    qemu = spawn(spec.qemuBinary, spec.argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // fds 3 and 4: the serial port and the monitor, connected to us before QEMU runs (qemu/argv.ts 'inherited').
+    const stdio: StdioOptions = ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'];
+    qemu = spawn(spec.qemuBinary, spec.argv, { stdio });
+    trace('keeper: QEMU spawned');
     qemu.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderrText = (stderrText + chunk).slice(-64 * 1024);
       qemuLog.write(chunk);
@@ -160,18 +154,18 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       stderrText += `${error.message}\n`;
       markExited({ code: null, signal: null });
     });
-    const qemuAlive = (): boolean => outcome.exited === null;
 
-    // Serial first: QEMU waits for it (wait=on in qemu/argv.ts) before the guest runs, so
-    // serial.log and the scrollback have the first boot line.
-    serial = await connectWhenListening(() => connectSocket(run.serialSocket), qemuAlive, 60_000);
+    // Connected before QEMU ran, so serial.log and the scrollback have the first boot line.
+    serial = qemu.stdio[INHERITED_FDS.serial] as net.Socket;
     serial.on('error', () => {}); // QEMU ending closes it; 'close' is all we need
     serial.on('data', (chunk: Buffer) => {
       scrollback.write(chunk);
       serialLog?.write(chunk);
       viewers.broadcast(chunk);
     });
-    qmp = await connectWhenListening(() => QmpClient.connect(run.qmpSocket, 5000), qemuAlive, 60_000);
+    // QEMU greets once its main loop runs; a QEMU that dies first closes the socket, which ends the wait.
+    qmp = await QmpClient.over(qemu.stdio[INHERITED_FDS.qmp] as net.Socket, 60_000);
+    trace('keeper: QMP connected');
     qmp.on('event', (event) => {
       broadcast({ type: 'event', event: event.event, data: event.data });
       feed({ type: 'qmp-event', event });
@@ -180,6 +174,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
     if (spec.restore) await restoreVmState({ qmp, qemuEnded: exitedPromise }, { socket: files.state, files: vmLayout(spec.vmDir), resume: spec.restore.resume });
     const status = await qmp.execute<{ status: string }>('query-status');
     feed({ type: 'status', status: status.status });
+    trace(`keeper: QEMU ${status.status}`);
 
     servers = [
       await listen(files.control, (client) => serveControl(client)),
@@ -190,6 +185,7 @@ export async function runKeeper(runDir: string, report: (message: StartReport) =
       }),
     ];
     report({ type: 'ready', keeperPid: process.pid, qemuPid: qemu.pid ?? -1 });
+    trace('keeper: reported ready');
   } catch (error) {
     if (qemu && outcome.exited === null) {
       qemu.kill('SIGKILL');

@@ -3,9 +3,7 @@ import type { VmSummary } from '../../../src-shared/vm';
 import { useAppStore } from '../../store/react';
 import { hasConsole } from '../../../src-shared/vm-rules';
 import type { VmTab } from '../../store/ui-slice';
-import { ConsolePane } from '../console/ConsolePane';
-import { ScreenPane } from '../screen/ScreenPane';
-import { TerminalPane } from '../terminal/TerminalPane';
+import { ConsolePane, LoadedPane, ScreenPane, TerminalPane } from './lazy-panes';
 import { SettingsPane } from './settings/SettingsPane';
 
 interface TabSpec {
@@ -17,9 +15,33 @@ interface TabSpec {
 // Each pane is its own feature; this is only the switch between them. Arrow keys move
 // between tabs, as screen-reader users expect of a tablist.
 const TABS: readonly TabSpec[] = [
-  { tab: 'console', label: 'Serial console', render: (vm, live) => <ConsolePane vm={vm} live={live} /> },
-  { tab: 'terminal', label: 'Terminal', render: (vm) => <TerminalPane vm={vm} /> },
-  { tab: 'screen', label: 'Screen', render: (vm, live) => <ScreenPane vmId={vm.id} vmName={vm.name} running={live} accelerator={vm.accelerator} /> },
+  {
+    tab: 'console',
+    label: 'Serial console',
+    render: (vm, live) => (
+      <LoadedPane what="serial console">
+        <ConsolePane vm={vm} live={live} />
+      </LoadedPane>
+    ),
+  },
+  {
+    tab: 'terminal',
+    label: 'Terminal',
+    render: (vm) => (
+      <LoadedPane what="terminal">
+        <TerminalPane vm={vm} />
+      </LoadedPane>
+    ),
+  },
+  {
+    tab: 'screen',
+    label: 'Screen',
+    render: (vm, live) => (
+      <LoadedPane what="screen">
+        <ScreenPane vmId={vm.id} vmName={vm.name} running={live} accelerator={vm.accelerator} />
+      </LoadedPane>
+    ),
+  },
   { tab: 'settings', label: 'Settings', render: (vm) => <SettingsPane key={vm.id} vm={vm} /> },
 ];
 

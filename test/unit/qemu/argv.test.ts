@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DiskDevice } from '../../../src-shared/devices';
 import type { VmConfig } from '../../../src-shared/vm';
-import { buildQemuArgv, optValue, runPaths, type LaunchPlan } from '../../../src-main/qemu/argv';
+import { buildQemuArgv, INHERITED_FDS, optValue, runPaths, type LaunchPlan } from '../../../src-main/qemu/argv';
 import { macForVm } from '../../../src-main/vms/ids';
 import { assignPciSlots } from '../../../src-main/vms/pci-slots';
 import { sampleConfig, withDevices, withMachine } from '../vms/sample';
@@ -143,6 +143,20 @@ describe('buildQemuArgv', () => {
     expect(valuesOf(argv, '-name')).toEqual(['guest=evil,,process=x,process=hangar-debian-12']);
     expect(blockdevs(argv).some((node) => node.filename === '/isos/a,b c.iso')).toBe(true);
     expect(valuesOf(argv, '-chardev')[0]).toBe('socket,id=qmp,path=/run/a,,b/qmp.sock,server=on,wait=off');
+  });
+
+  it('hands the monitor and serial port over as inherited descriptors for a start, and as socket files for a by-hand preview', () => {
+    const chardevs = (argv: string[]) => valuesOf(argv, '-chardev');
+    const inherited = buildQemuArgv(plan(base, { channels: 'inherited' }));
+    expect(chardevs(inherited)).toEqual([`socket,id=qmp,fd=${INHERITED_FDS.qmp}`, `socket,id=serial0,fd=${INHERITED_FDS.serial}`]);
+    // Nothing to poll for: no socket file for the monitor or the serial port.
+    expect(inherited.join(' ')).not.toMatch(/qmp\.sock|serial\.sock/);
+    const preview = chardevs(buildQemuArgv(plan()));
+    expect(preview[0]).toMatch(/^socket,id=qmp,path=\/run\/user\/1000\/hangar\/debian-12\/[^,]+,server=on,wait=off$/);
+    expect(preview[1]).toMatch(/^socket,id=serial0,path=.+,server=on,wait=on$/);
+    // Everything else is the same command line.
+    const rest = (argv: string[]) => argv.filter((arg) => !arg.startsWith('socket,'));
+    expect(rest(inherited)).toEqual(rest(buildQemuArgv(plan())));
   });
 
   it('sandboxes QEMU only where seccomp is available', () => {
