@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -14,6 +13,7 @@ import { LEGACY_WHY, QUICKEMU_SOURCE, quickemuArgv, quickemuDiskArgs, quickemuSo
 import { runQemuDirectly, type Sample } from './peers/qemu-direct';
 import { connectWhenThere, memoryOf, watchForMarker } from './peers/serial-marker';
 import { median, record } from './support';
+import { freePort } from '../test/support/free-port';
 
 // Hangar against its peers, on the same tiny guest (the test ISO, 256 MiB, 1 vCPU, an empty
 // 1 GiB qcow2 disk, TCG), interleaved A B C D E in every round so the drift of this shared
@@ -70,14 +70,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function hangarRunner(): Promise<{ runner: Runner; argv: string[] }> {
   await call(service, 'createVm', { name: 'Peer', iso, memoryMiB: 256, cpus: CPUS, diskGiB: 1 });

@@ -115,6 +115,15 @@ async function browserWith(initScripts: string[]): Promise<BrowserContext> {
   return browser.context;
 }
 
+/** A fresh page of the window, the errors it reports, and a step with its own time limit. */
+async function benchPage(context: BrowserContext): Promise<{ page: Page; pageErrors: string[]; inPage: <T>(what: string, ms: number, run: () => Promise<T>) => Promise<T> }> {
+  const page: Page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => void (message.type() === 'error' && pageErrors.push(message.text())));
+  return { page, pageErrors, inPage: (what, ms, run) => within(ms, `page: ${what}`, run()) };
+}
+
 describe('UI benchmarks', () => {
   it('library first paint: 500 VMs vs an empty library', async () => {
     const VMS = 500;
@@ -283,11 +292,7 @@ describe('UI benchmarks', () => {
     // starts when Enter goes down and stops when the frame showing the end marker is painted.
     // Then, in the same page, the baseline: xterm.js written the same chunks directly.
     const uiRound = async (round: number): Promise<void> => {
-      const page: Page = await context.newPage();
-      const pageErrors: string[] = [];
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => void (message.type() === 'error' && pageErrors.push(message.text())));
-      const inPage = <T>(what: string, ms: number, run: () => Promise<T>): Promise<T> => within(ms, `page: ${what}`, run());
+      const { page, pageErrors, inPage } = await benchPage(context);
       try {
         // The Node readers of this host use its session too: the printed address opens only once.
         await page.goto(await shareSession(context, host));
@@ -354,11 +359,7 @@ describe('UI benchmarks', () => {
     const scrollbackPane: { bytes: number; seconds: number }[] = [];
     const scrollbackDirect: { bytes: number; seconds: number }[] = [];
     const scrollbackRound = async (round: number): Promise<void> => {
-      const page: Page = await context.newPage();
-      const pageErrors: string[] = [];
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => void (message.type() === 'error' && pageErrors.push(message.text())));
-      const inPage = <T>(what: string, ms: number, run: () => Promise<T>): Promise<T> => within(ms, `page: ${what}`, run());
+      const { page, pageErrors, inPage } = await benchPage(context);
       try {
         await page.goto(await shareSession(context, host));
         await page.evaluate((text) => (globalThis as unknown as WithProbe).__hangarBench.armScrollback(text), marker);

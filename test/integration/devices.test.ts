@@ -7,6 +7,7 @@ import { VmDetails } from '../../src-shared/vm';
 import { call, followConsole, makeSandbox, type Sandbox, runCli, type CliRun } from '../support/engine';
 import { refusal } from '../support/refusal';
 import { ensureTestIso } from '../support/test-iso';
+import { freePort } from '../support/free-port';
 
 // A VM is a list of devices (schema 3): several disks, NICs and CD drives boot the test
 // guest; device ids stay put when a neighbour goes; a running VM takes virtio disks and NICs
@@ -25,15 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sandbox.cleanup();
 });
-
-/** A TCP port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Whether something accepts TCP connections on 127.0.0.1:port (QEMU's forward does, whatever the guest). */
 function accepts(port: number): Promise<boolean> {

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -13,6 +12,7 @@ import { hangarBin } from '../support/paths';
 import { refusal } from '../support/refusal';
 import { ensureTestIso } from '../support/test-iso';
 import { openWebSession } from '../support/web-session';
+import { freePort } from '../support/free-port';
 
 // Terminals through the real node-pty: a host shell, the process-wide cap, and ssh into a
 // real VM from the test ISO over its forwarded port (the busybox guest has no sshd, so a
@@ -158,15 +158,6 @@ describe('the cap on open terminals', () => {
     }
   });
 });
-
-/** A TCP port free on loopback now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Everything the service says about terminals, kept as text per terminal. */
 function serviceRecorder(service: HangarService) {
