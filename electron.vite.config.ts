@@ -78,7 +78,7 @@ export default defineConfig({
         input: {
           index: resolve('src-main/electron/main.ts'),
           cli: resolve('src-main/cli/main.ts'),
-          // QEMU's parent process for the life of a VM (see src-main/qemu/keeper).
+          // The keeper, one per user, keeping every running VM (see src-main/qemu/keeper).
           keeper: resolve('src-main/qemu/keeper/main.ts'),
         },
       },

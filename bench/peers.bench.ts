@@ -246,7 +246,7 @@ describe('peer benchmarks', () => {
     }
     for (const vm of ids) await call(service, 'startVm', { vm });
     await sleep(3000);
-    const keeperPids = await Promise.all(ids.map(async (id) => Number((await fs.readFile(path.join(sandbox.root, 'run', id, 'keeper.pid'), 'utf8')).trim())));
+    const keeperPids = await Promise.all(ids.map(async (id) => Number((await fs.readFile(path.join(sandbox.root, 'run', id, 'holder.pid'), 'utf8')).trim())));
     const hangar10 = await memoryOf(keeperPids);
     for (const vm of ids) await call(service, 'stopVm', { vm, force: true, waitSeconds: 30 });
     if (hangar10.processes !== MEMORY_VMS) throw new Error(`expected ${MEMORY_VMS} keepers, found ${hangar10.processes}`);

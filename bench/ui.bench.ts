@@ -240,7 +240,7 @@ describe('UI benchmarks', () => {
     // CPU seconds of the guest's QEMU and its keeper over each burst: whether the guest got
     // less CPU while the browser worked (2 cores here) or was held up further on.
     const qemuPid = started.pid as number;
-    const keeperPid = Number((await fs.readFile(path.join(host.env.HANGAR_RUNTIME_DIR as string, vm.id, 'keeper.pid'), 'utf8')).trim());
+    const keeperPid = Number((await fs.readFile(path.join(host.env.HANGAR_RUNTIME_DIR as string, vm.id, 'holder.pid'), 'utf8')).trim());
     const cpuNow = async (): Promise<{ qemu: number; keeper: number; at: number }> => ({ qemu: await cpuSeconds(qemuPid), keeper: await cpuSeconds(keeperPid), at: performance.now() });
     const cpuShare = (before: { qemu: number; keeper: number; at: number }, after: { qemu: number; keeper: number; at: number }) => {
       const wall = (after.at - before.at) / 1000;

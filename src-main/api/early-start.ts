@@ -1,4 +1,9 @@
-// What a door may do before its service exists: `hangar start` begins the VM's keeper at
-// once, so that it loads alongside the CLI and the engine (qemu/keeper/warm.ts), and hands it
-// to the service (ServiceOptions.warmKeeper). Only Node built-ins behind this import.
-export { warmKeeper } from '../qemu/keeper/warm';
+import { wakeKeeper } from '../qemu/keeper/wake';
+import { runtimeRootPath } from '../vms/paths';
+
+// What a door may do before its service exists: `hangar start` wakes the keeper at once when
+// none runs, so that it loads alongside the CLI and the engine (qemu/keeper/wake.ts).
+// Only Node built-ins behind this import.
+export function wakeKeeperEarly(env: Readonly<Record<string, string | undefined>> = process.env): void {
+  wakeKeeper(runtimeRootPath(env));
+}

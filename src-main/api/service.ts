@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { version } from '../../package.json';
 import type { FrontDoor } from '../../src-shared/app';
@@ -12,7 +11,6 @@ import { readSerialLogTail } from '../consoles/serial-log';
 import { ScreenTickets } from '../consoles/screen-bridge';
 import { localProbe, type HostProbe } from '../host/probe';
 import { cachingProbe } from '../host/probe-cache';
-import { discardWarmKeeper } from '../qemu/keeper/warm';
 import { inspectIso } from '../media/inspect';
 import { checkHost } from '../host/report';
 import { runtimeRoot } from '../qemu/supervisor';
@@ -27,8 +25,6 @@ export interface ServiceOptions {
   /** The machine to check; the live one unless a test passes a captured tree. */
   hostProbe?: HostProbe;
   env?: Readonly<Record<string, string | undefined>>;
-  /** A keeper begun before this service existed, for its first start (see qemu/keeper/warm.ts). */
-  warmKeeper?: ChildProcess | null;
 }
 
 export interface HangarService {
@@ -45,8 +41,7 @@ export interface HangarService {
 }
 
 /** The implementation of the contract. It knows nothing of Electron, HTTP or the CLI. */
-export function createHangarService({ door, hostProbe = localProbe(), env = process.env, warmKeeper = null }: ServiceOptions): HangarService {
-  let warm = warmKeeper;
+export function createHangarService({ door, hostProbe = localProbe(), env = process.env }: ServiceOptions): HangarService {
   const events = new EventHub();
   let connection: Promise<LocalQemuConnection> | null = null;
   const consoles = new FollowedConsoles(
@@ -67,11 +62,6 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
       const opened = await LocalQemuConnection.open({
         libraryRoot: libraryRoot(env),
         runtimeRoot: await runtimeRoot(env),
-        takeWarmKeeper: () => {
-          const taken = warm;
-          warm = null;
-          return taken;
-        },
         // The live machine's QEMU answers are kept between runs (host/probe-cache.ts); a captured one is read as it is.
         host: () => probeEngineHost(vmStoreDir(env), hostProbe.root === '/' ? cachingProbe(hostProbe, path.join(cacheRoot(env), 'host-probes.json')) : hostProbe),
       });
@@ -189,8 +179,6 @@ export function createHangarService({ door, hostProbe = localProbe(), env = proc
       screenBridge = baseUrl;
     },
     close() {
-      if (warm) discardWarmKeeper(warm);
-      warm = null;
       consoles.closeAll();
       void terminals.closeAll();
       void connection?.then((opened) => opened.close(), () => {});

@@ -1,15 +1,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HangarService } from '../api/service';
-import { warmKeeper } from '../api/early-start';
+import { wakeKeeperEarly } from '../api/early-start';
 import { trace } from '../util/trace';
 
 // Entry point of the built CLI (out/main/cli.js), started by bin/hangar.js under plain Node.
-// It imports next to nothing itself: `hangar start` begins the VM's keeper first, which then
-// loads alongside the rest of the CLI (qemu/keeper/warm.ts).
+// It imports next to nothing itself: `hangar start` wakes the keeper first when none runs,
+// which then loads alongside the rest of the CLI (qemu/keeper/wake.ts).
 
 trace('cli: process began', performance.timeOrigin);
-const warm = process.argv[2] === 'start' ? warmKeeper() : null;
+if (process.argv[2] === 'start') wakeKeeperEarly();
 const [{ createHangarService }, { runCli }] = await Promise.all([import('../api/service'), import('./commands')]);
 trace('cli: loaded');
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,7 +54,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   },
   rendererDir: path.join(here, '..', 'renderer'),
   createService: (door) => {
-    const service = createHangarService({ door, warmKeeper: door === 'cli' && services.length === 0 ? warm : null });
+    const service = createHangarService({ door });
     services.push(service);
     if (door === 'web') webService = service;
     return service;

@@ -3,7 +3,7 @@ import { HangarError } from '../../src-shared/errors';
 import type { ConsoleSession } from '../consoles/console-session';
 import { runPaths } from '../qemu/argv';
 import { openConsoleSocket } from '../qemu/keeper/console-client';
-import { keeperFiles } from '../qemu/keeper/protocol';
+import { holderFiles } from '../qemu/holder/paths';
 import { takeScreenshot } from '../qemu/screendump';
 import type { ScreenPicture } from './connection';
 import type { Engine } from './engine';
@@ -14,7 +14,7 @@ import { running } from './lifecycle';
 
 export async function openConsole(engine: Engine, ref: string): Promise<ConsoleSession> {
   const { vm, summary } = await running(engine, ref, 'openConsole');
-  return openConsoleSocket(keeperFiles(engine.runDir(vm.entry.id)).console, summary.name);
+  return openConsoleSocket(holderFiles(engine.runDir(vm.entry.id)).console, summary.name);
 }
 
 export async function screenSocket(engine: Engine, ref: string): Promise<string> {

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { HangarError } from '../../src-shared/errors';
@@ -22,8 +21,6 @@ export interface EngineOptions {
   runtimeRoot: string;
   host: () => Promise<EngineHost>;
   keeperEntry?: string;
-  /** A keeper already loading for the first start of this process (`hangar start` begins one at once). */
-  takeWarmKeeper?: () => ChildProcess | null;
 }
 
 export class Engine {

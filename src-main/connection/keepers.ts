@@ -4,7 +4,8 @@ import path from 'node:path';
 import { VmId } from '../../src-shared/vm';
 import { KeeperClient } from '../qemu/keeper/client';
 import { keeperFiles } from '../qemu/keeper/protocol';
-import { inspectRunFolder } from '../qemu/supervisor';
+import { inspectRunFolder, rescanKeeper } from '../qemu/supervisor';
+import { holderFiles } from '../qemu/holder/paths';
 import { watchFolder } from './library-cache';
 
 // The keepers of the running VMs, as this process is connected to them: one client per VM
@@ -74,9 +75,18 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
     return attempt;
   }
 
+  /** One rescan at a time for all of this process's attempts (keeper/daemon.ts reattaches every unkept VM). */
+  private rescanning: Promise<void> | null = null;
+
   private async attachNow(id: string): Promise<KeeperClient | null> {
     if (this.closed) return null;
-    const found = await inspectRunFolder(this.runDir(id), id);
+    let found = await inspectRunFolder(this.runDir(id), id);
+    if (found.kind === 'unkept') {
+      // The keeper died and its VMs run on: a keeper (started now if none runs) takes them up again.
+      this.rescanning ??= rescanKeeper(this.runtimeRoot).catch(() => {}).finally(() => (this.rescanning = null));
+      await this.rescanning;
+      found = this.closed ? { kind: 'busy' } : await inspectRunFolder(this.runDir(id), id);
+    }
     // Closed meanwhile (the CLI is exiting): holding a keeper now would keep it alive.
     if (this.closed) {
       if (found.kind === 'keeper') found.client.close();
@@ -103,8 +113,8 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
 
   /**
    * A run folder can look busy for a moment: a control socket's name appears when the keeper
-   * binds it, a moment before it listens; a killed keeper's pid lives a moment past its
-   * socket. Try again for a little while, so a VM started elsewhere is never missed and a
+   * binds it, a moment before it listens; a killed holder's pid lives a moment past its
+   * socket; a keeper that died is replaced, and its successor reattaches. Try again for a little while, so a VM started elsewhere is never missed and a
    * lost keeper is never taken for a stopped VM; stop as soon as the folder says there is no
    * keeper at all, or only an orphaned QEMU.
    */
@@ -112,7 +122,7 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
     for (let attempt = 0; attempt < 50 && !this.closed; attempt++) {
       const client = await this.attach(id, { fresh: true });
       if (client) return client;
-      const pidFile = await fs.stat(keeperFiles(this.runDir(id)).keeperPid).catch(() => null);
+      const pidFile = await fs.stat(holderFiles(this.runDir(id)).pid).catch(() => null);
       if (!pidFile || this.orphans.has(id)) return null;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

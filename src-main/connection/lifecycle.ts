@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { constants, promises as fs } from 'node:fs';
 import { HangarError } from '../../src-shared/errors';
 import type { VmConfig, VmSummary } from '../../src-shared/vm';
@@ -8,7 +8,7 @@ import type { KeeperClient } from '../qemu/keeper/client';
 import { KeeperCommandError } from '../qemu/keeper/client';
 import type { LaunchSpec } from '../qemu/keeper/protocol';
 import { keeperEntry, launchKeeper, stopOrphan } from '../qemu/supervisor';
-import { discardWarmKeeper, findKeeperEntry, warmKeeper } from '../qemu/keeper/warm';
+import { findKeeperEntry, wakeKeeper } from '../qemu/keeper/wake';
 import { diskPath, vmLayout } from '../vms/layout';
 import { endedNow, writeLastRun } from '../vms/run-record';
 import { discardSavedState, removeSaveLeftovers, type SavedState } from '../vms/saved-state';
@@ -71,16 +71,8 @@ export function startVm(engine: Engine, ref: string): Promise<VmSummary> {
 
 async function start(engine: Engine, id: string): Promise<VmSummary> {
   trace('engine: start asked');
-  // The keeper loads while the rest is prepared (qemu/keeper/warm.ts); a refused start lets it go.
-  const warm = engine.options.takeWarmKeeper?.() ?? warmKeeper(engine.options.keeperEntry ?? findKeeperEntry());
-  try {
-    return await startWith(engine, id, warm);
-  } finally {
-    if (warm && warm.stdin?.writable) discardWarmKeeper(warm);
-  }
-}
-
-async function startWith(engine: Engine, id: string, warm: ChildProcess | null): Promise<VmSummary> {
+  // A keeper not running yet loads while the rest is prepared (qemu/keeper/wake.ts).
+  wakeKeeper(path.dirname(engine.runDir(id)), engine.options.keeperEntry ?? findKeeperEntry());
   // The definition as it is on disk now: a start acts on nothing stale.
   await engine.vms.reload(id);
   const found = await engine.resolve(id);
@@ -111,7 +103,7 @@ async function startWith(engine: Engine, id: string, warm: ChildProcess | null):
   await engine.publish(id);
   trace('engine: launching keeper');
   try {
-    await launchKeeper(spec, engine.options.keeperEntry ?? keeperEntry(), warm);
+    await launchKeeper(spec, engine.options.keeperEntry ?? keeperEntry());
   } catch (error) {
     // Another Hangar process won the race: that one VM is the result.
     if (!(error instanceof HangarError && error.code === 'VM_RUNNING')) {

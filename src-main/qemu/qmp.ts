@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { lineReader } from '../util/json-lines';
@@ -34,6 +35,8 @@ export interface QmpClientEvents {
 
 export class QmpClient extends EventEmitter<QmpClientEvents> {
   private nextId = 1;
+  /** Ids unique to this client: after a reattach, a late reply meant for the previous one matches nothing here. */
+  private readonly idPrefix = `h${randomBytes(4).toString('hex')}-`;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
   greeting: Record<string, unknown> | null = null;
@@ -72,6 +75,14 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     return client;
   }
 
+  /**
+   * Speaks QMP over a monitor whose greeting and capability negotiation happened before, with
+   * an earlier client (the VM's holder relays one monitor to one keeper after another).
+   */
+  static attached(socket: net.Socket): QmpClient {
+    return new QmpClient(socket);
+  }
+
   private greetingWaiter: ((greeting: Record<string, unknown>) => void) | null = null;
 
   private waitForGreeting(timeoutMs: number): Promise<Record<string, unknown>> {
@@ -95,7 +106,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('The QMP connection is closed.'));
-    const id = `h${this.nextId++}`;
+    const id = `${this.idPrefix}${this.nextId++}`;
     const message: Record<string, unknown> = { execute: command, id };
     if (args) message.arguments = args;
     return new Promise<T>((resolve, reject) => {

@@ -1,7 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import type { Socket } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { HangarError, type ErrorCode } from '../../src-shared/errors';
 import { atomicWriteFile } from '../util/atomic-write';
@@ -12,15 +10,18 @@ import { qemuProcessName } from './process-name';
 export { qemuProcessName } from './process-name';
 import { KeeperClient } from './keeper/client';
 import { keeperFiles, StartReport, type LaunchSpec } from './keeper/protocol';
-import { discardWarmKeeper, findKeeperEntry, spawnKeeper } from './keeper/warm';
+import { connectKeeper, findKeeperEntry } from './keeper/wake';
+import { holderFiles } from './holder/paths';
+import { lineReader } from '../util/json-lines';
+import { runtimeRootPath } from '../vms/paths';
 
-// Starting a VM hands it to a keeper process, detached from us, so the VM outlives the
-// window, the web host or the CLI that started it. Any Hangar process finds running VMs
+// Starting a VM hands it to the keeper (one per user, detached from us), which runs it under
+// a holder of its own, so the VM outlives the window, the web host or the CLI that started it. Any Hangar process finds running VMs
 // again through their run folders: $XDG_RUNTIME_DIR/hangar/<vm-id>/ (0700).
 
 /** The private folder for sockets and pid files; made 0700 and checked to be ours. */
 export async function runtimeRoot(env: Readonly<Record<string, string | undefined>> = process.env): Promise<string> {
-  const base = env.HANGAR_RUNTIME_DIR ?? (env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'hangar') : path.join(os.tmpdir(), `hangar-${process.getuid?.() ?? 'user'}`));
+  const base = runtimeRootPath(env);
   await fs.mkdir(base, { recursive: true, mode: 0o700 });
   const stats = await fs.lstat(base);
   if (!stats.isDirectory() || stats.uid !== process.getuid?.()) throw new HangarError('NO_PERMISSION', `${base} is not a folder of yours; Hangar will not put its sockets there.`);
@@ -36,58 +37,67 @@ export function keeperEntry(): string {
 }
 
 export interface StartedVm {
-  keeperPid: number;
+  holderPid: number;
   qemuPid: number;
 }
 
-/**
- * Starts the keeper for a VM and waits until QEMU runs (or says why it cannot): the warm one
- * begun for this start (keeper/warm.ts) when it is still there, else a new one.
- */
-export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry(), warm: ChildProcess | null = null): Promise<StartedVm> {
+/** Asks the keeper (started now if none runs) to start a VM, and waits until QEMU runs or it says why it cannot. */
+export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry()): Promise<StartedVm> {
   await fs.mkdir(spec.runDir, { recursive: true, mode: 0o700 });
   await atomicWriteFile(keeperFiles(spec.runDir).launch, JSON.stringify(spec));
-  let child: ChildProcess;
-  if (warm && warm.exitCode === null && warm.signalCode === null && warm.stdin?.writable && warm.stdout) {
-    child = warm;
-    (child.stdout as Socket).ref();
-    child.stdin?.end(`${spec.runDir}\n`);
-  } else {
-    if (warm) discardWarmKeeper(warm);
-    child = spawnKeeper(entry, [spec.runDir], 'ignore');
+  let socket: Socket;
+  try {
+    socket = await connectKeeper(path.dirname(spec.runDir), entry);
+  } catch (error) {
+    throw new HangarError('INTERNAL', (error as Error).message);
   }
-  const stdout = child.stdout as Socket;
   const report = await new Promise<StartReport>((resolve, reject) => {
-    let text = '';
-    stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-    });
-    child.once('error', (error) => reject(new HangarError('INTERNAL', `The VM keeper could not start: ${error.message}`)));
-    stdout.once('end', () => {
-      const parsed = StartReport.safeParse((() => {
-        try {
-          return JSON.parse(text.split('\n')[0] ?? '');
-        } catch {
-          return null;
-        }
-      })());
-      if (parsed.success) resolve(parsed.data);
-      else reject(new HangarError('INTERNAL', 'The VM keeper ended without saying whether the VM started.'));
-    });
+    socket.setEncoding('utf8');
+    socket.on('error', () => {});
+    socket.on(
+      'data',
+      lineReader((line) => {
+        socket.end();
+        const parsed = StartReport.safeParse((() => {
+          try {
+            return JSON.parse(line);
+          } catch {
+            return null;
+          }
+        })());
+        if (parsed.success) resolve(parsed.data);
+        else reject(new HangarError('INTERNAL', 'The VM keeper answered something unexpected.'));
+      }),
+    );
+    socket.once('close', () => reject(new HangarError('INTERNAL', 'The VM keeper ended without saying whether the VM started.')));
+    socket.write(JSON.stringify({ type: 'start', runDir: spec.runDir }) + '\n');
   });
-  child.unref();
   if (report.type === 'failed') {
     const error = new HangarError(report.code as ErrorCode, report.message);
     (error as HangarError & { log?: string[] }).log = report.log;
     throw error;
   }
-  return { keeperPid: report.keeperPid, qemuPid: report.qemuPid };
+  return { holderPid: report.holderPid, qemuPid: report.qemuPid };
+}
+
+/** Asks the keeper (started now if none runs) to keep the VMs whose holder runs unkept; resolves when it has looked. */
+export async function rescanKeeper(runtimeRoot: string, entry = findKeeperEntry()): Promise<void> {
+  const socket = await connectKeeper(runtimeRoot, entry ?? undefined);
+  await new Promise<void>((resolve) => {
+    socket.on('error', () => resolve());
+    socket.once('data', () => resolve());
+    socket.once('close', () => resolve());
+    socket.write(JSON.stringify({ type: 'rescan' }) + '\n');
+  });
+  socket.destroy();
 }
 
 export type RunFolder =
   | { kind: 'keeper'; client: KeeperClient }
   /** A keeper is being started, or is not answering yet: leave it alone. */
   | { kind: 'busy' }
+  /** QEMU runs under its holder, but no keeper answers for it (the keeper died): ask for a rescan. */
+  | { kind: 'unkept' }
   /** The keeper died but its QEMU runs on, unsupervised (only a forced stop can end it cleanly). */
   | { kind: 'orphan'; qemuPid: number }
   /** Nobody is behind the folder (or there is none); `stale` says a run ended unrecorded. */
@@ -102,25 +112,28 @@ async function livePid(file: string): Promise<number | null> {
 /** What is behind a VM's run folder: its keeper (connected), an orphaned QEMU, or nothing (then cleaned). */
 export async function inspectRunFolder(runDir: string, vmId: string): Promise<RunFolder> {
   const files = keeperFiles(runDir);
-  const hasPidFile = await fs.stat(files.keeperPid).then(() => true, () => false);
-  const keeperPid = await livePid(files.keeperPid);
-  if (keeperPid !== null) {
+  const holder = holderFiles(runDir);
+  const hasPidFile = await fs.stat(holder.pid).then(() => true, () => false);
+  const holderPid = await livePid(holder.pid);
+  if (holderPid !== null) {
     try {
       const client = await KeeperClient.connect(files.control);
-      if (client.hello.vmId === vmId && client.hello.keeperPid === keeperPid) return { kind: 'keeper', client };
+      if (client.hello.vmId === vmId && client.hello.holderPid === holderPid) return { kind: 'keeper', client };
       client.close();
     } catch {
-      // still starting up
+      // Still starting up; or its keeper died, and the VM runs on under its holder.
+      const holderSince = await fs.stat(holder.pid).catch(() => null);
+      if (holderSince && Date.now() - holderSince.mtimeMs > 1000) return { kind: 'unkept' };
     }
     return { kind: 'busy' };
   }
   const launched = await fs.stat(files.launch).catch(() => null);
   if (!launched && !hasPidFile) return { kind: 'none', stale: false };
-  // A keeper being started right now has not written its pid yet: leave young folders alone.
+  // A VM being started right now has no holder yet: leave young folders alone.
   if (!hasPidFile && Date.now() - launched!.mtimeMs < 30_000) return { kind: 'busy' };
   const qemuPid = await livePid(runPaths(runDir).pidFile);
   if (qemuPid !== null && qemuProcessName((await processArgv(qemuPid)) ?? []) === `hangar-${vmId}`) return { kind: 'orphan', qemuPid };
-  // The keeper was killed, or the machine restarted: nothing runs, the files are stale.
+  // The holder was killed, or the machine restarted: nothing runs, the files are stale.
   await fs.rm(runDir, { recursive: true, force: true });
   return { kind: 'none', stale: true, launchedAt: launched?.mtimeMs ?? 0 };
 }

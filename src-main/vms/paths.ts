@@ -26,3 +26,8 @@ export function cacheRoot(env: Readonly<Record<string, string | undefined>> = pr
   const cacheHome = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME ?? os.homedir(), '.cache');
   return path.join(cacheHome, 'hangar');
 }
+
+/** Sockets and pid files of running VMs: $HANGAR_RUNTIME_DIR, else $XDG_RUNTIME_DIR/hangar, else a private folder in /tmp. */
+export function runtimeRootPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return env.HANGAR_RUNTIME_DIR ?? (env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'hangar') : path.join(os.tmpdir(), `hangar-${process.getuid?.() ?? 'user'}`));
+}

@@ -45,8 +45,8 @@ describe('what a watching window is told', () => {
       window.events.on('vmChanged', (vm) => {
         if (vm.id === 'lost-keeper') told.push({ state: vm.state, orphaned: vm.orphaned });
       });
-      const keeperPid = Number((await fs.readFile(path.join(sandbox.env.HANGAR_RUNTIME_DIR as string, 'lost-keeper', 'keeper.pid'), 'utf8')).trim());
-      process.kill(keeperPid, 'SIGKILL');
+      const holderPid = Number((await fs.readFile(path.join(sandbox.env.HANGAR_RUNTIME_DIR as string, 'lost-keeper', 'holder.pid'), 'utf8')).trim());
+      process.kill(holderPid, 'SIGKILL');
       const orphaned = await waitForVm(window, 'lost-keeper', () => told.some((entry) => entry.orphaned), 30_000);
       expect(orphaned.state).toBe('running');
       expect((await call(window, 'getVm', { vm: 'lost-keeper' })).summary).toMatchObject({ state: 'running', orphaned: true, problem: { message: expect.stringContaining("lost this VM's keeper") } });

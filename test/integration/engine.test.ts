@@ -235,8 +235,8 @@ describe('when the keeper itself is killed', () => {
     await call(service, 'createVm', { name: 'Orphan', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
     const started = await call(service, 'startVm', { vm: 'orphan' });
     const runDir = path.join(sandbox.root, 'run', 'orphan');
-    const keeperPid = Number((await fs.readFile(path.join(runDir, 'keeper.pid'), 'utf8')).trim());
-    process.kill(keeperPid, 'SIGKILL');
+    const holderPid = Number((await fs.readFile(path.join(runDir, 'holder.pid'), 'utf8')).trim());
+    process.kill(holderPid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const fresh = sandbox.service();
@@ -254,8 +254,8 @@ describe('when the keeper itself is killed', () => {
     await call(service, 'createVm', { name: 'Rebooted', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
     const started = await call(service, 'startVm', { vm: 'rebooted' });
     const runDir = path.join(sandbox.root, 'run', 'rebooted');
-    const keeperPid = Number((await fs.readFile(path.join(runDir, 'keeper.pid'), 'utf8')).trim());
-    process.kill(keeperPid, 'SIGKILL');
+    const holderPid = Number((await fs.readFile(path.join(runDir, 'holder.pid'), 'utf8')).trim());
+    process.kill(holderPid, 'SIGKILL');
     process.kill(started.pid as number, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 300));
 

@@ -72,14 +72,14 @@ describe('the orphan check', () => {
     await call(service, 'createVm', { name: 'Foo 2', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
     const started = await call(service, 'startVm', { vm: 'foo-2' });
     const runRoot = path.join(sandbox.root, 'run');
-    const keeperPid = Number((await fs.readFile(path.join(runRoot, 'foo-2', 'keeper.pid'), 'utf8')).trim());
-    process.kill(keeperPid, 'SIGKILL');
+    const holderPid = Number((await fs.readFile(path.join(runRoot, 'foo-2', 'holder.pid'), 'utf8')).trim());
+    process.kill(holderPid, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     // foo ran before and its keeper died; the pid it recorded for QEMU now belongs to foo-2's.
     const fooRun = path.join(runRoot, 'foo');
     await fs.mkdir(fooRun, { mode: 0o700 });
-    await fs.writeFile(path.join(fooRun, 'keeper.pid'), `${keeperPid}\n`);
+    await fs.writeFile(path.join(fooRun, 'holder.pid'), `${holderPid}\n`);
     await fs.writeFile(path.join(fooRun, 'qemu.pid'), `${started.pid}\n`);
 
     expect(await inspectRunFolder(fooRun, 'foo')).toEqual({ kind: 'none', stale: true, launchedAt: 0 });

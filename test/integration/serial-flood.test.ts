@@ -15,6 +15,8 @@ import { ensureTestIso, TEST_GUEST_READY } from '../support/test-iso';
 
 /** What ARCHITECTURE.md promises: the keeper's resident memory during a stalled viewer. */
 const KEEPER_RSS_BOUND_MIB = 96;
+/** The VM's holder relays every byte with fixed buffers: a few MiB, whatever the flood. */
+const HOLDER_RSS_BOUND_MIB = 8;
 const LOG_CAP = 2 * 1024 * 1024;
 /** The stall lasts this long at least, and until the keeper has cut the viewer off. */
 const STALL_MS = 30_000;
@@ -112,7 +114,8 @@ describe('a serial flood', () => {
 
     const cli = startConsoleCli('flood');
     await cli.waitFor('Connected to', 30_000);
-    const keeperPid = Number((await fs.readFile(path.join(sandbox.root, 'run', 'flood', 'keeper.pid'), 'utf8')).trim());
+    const holderPid = Number((await fs.readFile(path.join(sandbox.root, 'run', 'flood', 'holder.pid'), 'utf8')).trim());
+    const keeperPid = Number((await fs.readFile(path.join(sandbox.root, 'run', 'keeper.pid'), 'utf8')).trim());
     const consoleSocket = path.join(sandbox.root, 'run', 'flood', 'console.sock');
     expect(consoleViewers(consoleSocket)).toBe(2);
 
@@ -120,17 +123,20 @@ describe('a serial flood', () => {
     await cli.waitFor(FLOOD_LINE, 30_000);
     await sleep(2000);
     const baseline = rssMiB(keeperPid);
+    const holderBaseline = rssMiB(holderPid);
     const floodStart = othersReceived;
 
     cli.child.kill('SIGSTOP');
     const startedAt = Date.now();
     let peakRss = baseline;
+    let holderPeak = holderBaseline;
     let peakLog = 0;
     let peakOldLog = 0;
     let cutAfter: number | null = null;
     while (Date.now() - startedAt < STALL_MS || (cutAfter === null && Date.now() - startedAt < STALL_LIMIT_MS)) {
       await sleep(250);
       peakRss = Math.max(peakRss, rssMiB(keeperPid));
+      holderPeak = Math.max(holderPeak, rssMiB(holderPid));
       peakLog = Math.max(peakLog, await sizeOf(serialLog));
       peakOldLog = Math.max(peakOldLog, await sizeOf(oldLog));
       if (cutAfter === null && consoleViewers(consoleSocket) < 2) cutAfter = othersReceived - floodStart;
@@ -140,13 +146,14 @@ describe('a serial flood', () => {
     const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(2);
     console.log(
       `serial flood: ${mib(flooded)} MiB in ${(stalledMs / 1000).toFixed(0)} s (${(flooded / stalledMs / 1.024).toFixed(0)} KiB/s); stalled viewer cut after ${cutAfter === null ? 'never' : `${mib(cutAfter)} MiB`}; ` +
-        `keeper RSS ${baseline.toFixed(1)} MiB before the stall, at most ${peakRss.toFixed(1)} MiB during it; serial.log at most ${peakLog} bytes, serial.log.1 at most ${peakOldLog} bytes`,
+        `keeper RSS ${baseline.toFixed(1)} MiB before the stall, at most ${peakRss.toFixed(1)} MiB during it; holder RSS ${holderBaseline.toFixed(1)} → at most ${holderPeak.toFixed(1)} MiB; serial.log at most ${peakLog} bytes, serial.log.1 at most ${peakOldLog} bytes`,
     );
 
     // The keeper cut the stalled viewer off, and only it: this process still reads.
     expect(cutAfter).not.toBeNull();
     expect(consoleViewers(consoleSocket)).toBe(1);
     expect(peakRss).toBeLessThan(KEEPER_RSS_BOUND_MIB);
+    expect(holderPeak).toBeLessThan(HOLDER_RSS_BOUND_MIB);
     expect(peakLog).toBeLessThanOrEqual(LOG_CAP);
     expect(peakOldLog).toBeLessThanOrEqual(LOG_CAP);
     expect(peakOldLog).toBeGreaterThan(0); // it rotated

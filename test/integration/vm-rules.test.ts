@@ -135,8 +135,8 @@ describe('every state, every action: the window, the hangar command and the engi
       'orphaned',
       async (vm: string) => {
         await call(service, 'startVm', { vm });
-        const keeperPid = Number((await fs.readFile(path.join(sandbox.env.HANGAR_RUNTIME_DIR as string, vm, 'keeper.pid'), 'utf8')).trim());
-        process.kill(keeperPid, 'SIGKILL');
+        const holderPid = Number((await fs.readFile(path.join(sandbox.env.HANGAR_RUNTIME_DIR as string, vm, 'holder.pid'), 'utf8')).trim());
+        process.kill(holderPid, 'SIGKILL');
         await expect.poll(async () => (await summaryOf(vm)).orphaned, { timeout: 30_000 }).toBe(true);
         return vm;
       },

@@ -34,7 +34,7 @@ export async function makeSandbox(prefix = 'hangar-engine-'): Promise<Sandbox> {
     },
     async cleanup() {
       for (const service of services) service.close();
-      // Whatever a failed test left running: its keepers and QEMUs die with the folder.
+      // Whatever a failed test left running: its keeper, holders and QEMUs die with the folder.
       for (const pid of processesMentioning(root)) {
         try {
           process.kill(pid, 'SIGKILL');

@@ -4,16 +4,19 @@ import { ErrorCode } from '../../../src-shared/errors';
 import { Accelerator } from '../../../src-shared/host';
 import { VmId, VmProblem, VmState } from '../../../src-shared/vm';
 import { HOTPLUG_COMMANDS } from '../hotplug';
+import { keeperSocket } from './wake';
 
-// The keeper is a small process that is QEMU's parent for the VM's whole life, detached
-// from whichever front door started it. It owns the QMP and serial connections (QEMU
-// serves each to one client at a time) and shares them with every Hangar process through
-// two sockets of its own in the VM's private run folder:
-//   control.sock  JSON lines: hello, state changes, QMP events, QMP commands and replies
-//   console.sock  raw bytes: a 4-byte big-endian length and that much scrollback, then
+// One keeper per user (a Node process started on demand, qemu/keeper/daemon.ts) keeps every
+// running VM; under it, each VM has a holder (qemu/holder/, in C), QEMU's parent, which owns
+// the serial port and the monitor and relays their bytes. The keeper interprets: it speaks
+// QMP through the holder, follows the VM's state, saves and resumes, and serves every Hangar
+// process through sockets in the VM's private run folder:
+//   control.sock  (keeper) JSON lines: hello, state changes, QMP events, QMP commands and replies
+//   console.sock  (holder) raw bytes: a 4-byte big-endian length and that much scrollback, then
 //                 the live serial stream; bytes written go to the guest
-//   state.sock    only while a VM is saved or restored: QEMU's migration stream, between
-//                 QEMU and the keeper, which writes it to (or reads it from) the VM folder
+//   state.sock    (keeper) only while a VM is saved or restored: QEMU's migration stream,
+//                 between QEMU and the keeper, which writes it to (or reads it from) the VM folder
+// and through keeper.sock in the runtime folder, where a Hangar process asks for a start.
 // Everything that crosses these sockets or the launch file is validated here.
 
 export const LaunchSpec = z.strictObject({
@@ -38,16 +41,14 @@ export type LaunchSpec = z.infer<typeof LaunchSpec>;
 
 export const keeperFiles = (runDir: string) => ({
   launch: path.join(runDir, 'launch.json'),
-  keeperPid: path.join(runDir, 'keeper.pid'),
   control: path.join(runDir, 'control.sock'),
-  console: path.join(runDir, 'console.sock'),
   // Not longer than control.sock: a run folder whose keeper could listen has room for it too.
   state: path.join(runDir, 'state.sock'),
 });
 
-/** The keeper's first line on its stdout, read by the process that started it. */
+/** The keeper's one-line answer to a start, read by the process that asked for it. */
 export const StartReport = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('ready'), keeperPid: z.number().int(), qemuPid: z.number().int() }),
+  z.strictObject({ type: z.literal('ready'), holderPid: z.number().int(), qemuPid: z.number().int() }),
   z.strictObject({ type: z.literal('failed'), code: z.string(), message: z.string(), log: z.array(z.string()) }),
 ]);
 export type StartReport = z.infer<typeof StartReport>;
@@ -55,6 +56,8 @@ export type StartReport = z.infer<typeof StartReport>;
 export const KeeperHello = z.strictObject({
   type: z.literal('hello'),
   vmId: VmId,
+  /** The VM's holder (QEMU's parent), and the keeper answering. */
+  holderPid: z.number().int(),
   keeperPid: z.number().int(),
   qemuPid: z.number().int(),
   state: VmState,
@@ -202,3 +205,18 @@ export type KeeperRequest = z.infer<typeof KeeperRequest>;
 /** What a successful save replies with. */
 export const SaveReply = z.strictObject({ bytes: z.number().int().nonnegative() });
 export type SaveReply = z.infer<typeof SaveReply>;
+
+/** What a Hangar process asks the keeper on keeper.sock (one JSON line; one line answers). */
+export const KeeperDaemonRequest = z.discriminatedUnion('type', [
+  /** Start the VM whose launch.json waits in this run folder; answered by a StartReport. */
+  z.strictObject({ type: z.literal('start'), runDir: z.string().max(4096).refine((dir) => path.isAbsolute(dir)) }),
+  /** Look for VMs whose holder runs unkept (after a keeper's crash) and keep them; answered by {"type":"done"}. */
+  z.strictObject({ type: z.literal('rescan') }),
+]);
+export type KeeperDaemonRequest = z.infer<typeof KeeperDaemonRequest>;
+
+/** The keeper's files in the runtime folder: its socket, and its pid (who to ask, who to blame). */
+export const keeperDaemonFiles = (runtimeRoot: string) => ({
+  socket: keeperSocket(runtimeRoot),
+  pid: path.join(runtimeRoot, 'keeper.pid'),
+});
