@@ -63,6 +63,8 @@ const config: Configuration = {
   // and the production dependencies. Never sources, tests or caches.
   files: [
     'out/**',
+    // The holder is a program of its own (see extraResources), not code Electron loads.
+    '!out/holder/**',
     'package.json',
     // The renderer's libraries are bundled into out/renderer by vite; the main process
     // imports only ws, zod and node-pty (the packaging test checks every import it makes).
@@ -79,6 +81,10 @@ const config: Configuration = {
   // its spawn-helper on macOS) lives in app.asar.unpacked, where Electron redirects it.
   // electron-builder would notice the .node file by itself; saying so keeps it certain.
   asarUnpack: ['**/node_modules/node-pty/**'],
+  // Each running VM's holder (src-main/qemu/holder) is a C program the system runs directly,
+  // which it cannot do inside the asar archive: it goes to resources/holder/, where
+  // findHolderBinary looks for it.
+  extraResources: [{ from: 'out/holder', to: 'holder', filter: ['hangar-holder'] }],
   // No rebuild for Electron: node-pty 1.1 is an N-API addon (it uses napi_* symbols only),
   // whose binary interface is the same across Node and Electron versions, so the pty.node
   // that `npm ci` compiled loads in Electron as it is. A rebuild would only fetch

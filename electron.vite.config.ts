@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
@@ -43,6 +45,32 @@ const requireBuiltins = (): Plugin => ({
 });
 
 /**
+ * Each running VM's holder (src-main/qemu/holder/hangar-holder.c) is a small C program, built
+ * with the main code so that every build (npm test, npm start, npm run web) has one that
+ * matches its sources. Written under a temporary name and renamed: a holder being started
+ * never sees half a binary.
+ */
+const buildHolder = (): Plugin => ({
+  name: 'hangar-holder',
+  apply: 'build',
+  closeBundle() {
+    const source = resolve('src-main/qemu/holder/hangar-holder.c');
+    const target = resolve('out/holder/hangar-holder');
+    const temp = `${target}.${process.pid}.tmp`;
+    mkdirSync(resolve('out/holder'), { recursive: true });
+    try {
+      execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-D_GNU_SOURCE', '-o', temp, source], { stdio: ['ignore', 'pipe', 'pipe'] });
+      renameSync(temp, target);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      const failure = error as NodeJS.ErrnoException & { stderr?: Buffer };
+      if (failure.code === 'ENOENT') throw new Error("Hangar's VM holder is C and this machine has no C compiler (cc): install gcc (scripts/setup-host.sh does).", { cause: error });
+      throw new Error(`Hangar's VM holder (${source}) did not compile:\n${failure.stderr?.toString() ?? failure.message}`, { cause: error });
+    }
+  },
+});
+
+/**
  * The first script (src-renderer/main.ts) asks for the library before it imports the
  * window's code (window.tsx); fetched from the start beside it, that code is ready to run
  * by then instead of being fetched only after.
@@ -67,7 +95,7 @@ const preloadWindowCode = (): Plugin => ({
 // Node code around the same service), the sandboxed preload, and the React renderer.
 export default defineConfig({
   main: {
-    plugins: [requireBuiltins()],
+    plugins: [requireBuiltins(), buildHolder()],
     build: {
       outDir: 'out/main',
       // zod and ws are bundled in: Node's ES module loader costs more per file than the code
