@@ -20,7 +20,13 @@ export const ORPHAN_PROBLEM = "Hangar lost this VM's keeper process; the VM runs
 export function vmStatus(vm: KnownVm, run: RunFacts): VmSummary {
   const { entry, lastRun, saved } = vm;
   const base = { id: entry.id, name: entry.config?.name ?? entry.id, broken: entry.broken, config: entry.config, orphaned: false, savedState: saved !== null && !run.keeper };
-  if (run.keeper) return { ...base, state: run.keeper.state, problem: run.keeper.problem, accelerator: run.keeper.accelerator, pid: run.keeper.qemuPid };
+  if (run.keeper) {
+    const { state, problem } = run.keeper;
+    // The run's last word, heard a moment before the keeper hangs up: already what the records
+    // will say once it has, so that the end is told once, not once per source.
+    if (state === 'stopped' || state === 'crashed' || state === 'saved') return { ...base, savedState: state === 'saved', state, problem, accelerator: null, pid: null };
+    return { ...base, state, problem, accelerator: run.keeper.accelerator, pid: run.keeper.qemuPid };
+  }
   // An orphan is what runs, even while a start in this process is asking about it.
   if (run.orphanPid !== null) return { ...base, state: 'running', problem: { message: ORPHAN_PROBLEM, log: [] }, accelerator: null, pid: run.orphanPid, orphaned: true };
   if (run.starting) return { ...base, state: 'starting', problem: null, accelerator: null, pid: null };

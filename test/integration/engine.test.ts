@@ -46,8 +46,8 @@ describe('a VM from the test ISO', () => {
     expect(stopped.problem).toBeNull();
     expect(qemuPidsFor('tiny-guest')).toEqual([]);
     console.stop();
-    // The run folder is gone with the VM: no stale sockets.
-    expect(await fs.readdir(path.join(sandbox.root, 'run'))).toEqual([]);
+    // The run folder is gone with the VM: no stale sockets (the keeper's own stay while it does).
+    expect((await fs.readdir(path.join(sandbox.root, 'run'))).filter((name) => !name.startsWith('keeper.'))).toEqual([]);
   }, 180_000);
 });
 

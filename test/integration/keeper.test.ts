@@ -59,8 +59,8 @@ describe('the keeper', () => {
     }
     // A second keeper started by hand finds the first one serving and goes.
     expect(await keeperWord()).toBe('other');
-    await call(service, 'stopVm', { vm: 'one', force: true });
-    await call(service, 'stopVm', { vm: 'two', force: true });
+    await call(service, 'stopVm', { vm: 'one', force: true, waitSeconds: 20 });
+    await call(service, 'stopVm', { vm: 'two', force: true, waitSeconds: 20 });
     service.close();
   }, 120_000);
 
@@ -91,7 +91,7 @@ describe('the keeper', () => {
     // QMP goes through the new keeper: a pause is seen as such.
     expect((await call(fresh, 'pauseVm', { vm: 'survivor' })).state).toBe('paused');
     expect((await call(fresh, 'resumeVm', { vm: 'survivor' })).state).toBe('running');
-    const stopped = await call(fresh, 'stopVm', { vm: 'survivor', force: true });
+    const stopped = await call(fresh, 'stopVm', { vm: 'survivor', force: true, waitSeconds: 20 });
     expect(stopped.state).toBe('stopped');
     expect(qemuPidsFor('survivor')).toEqual([]);
     await expect(fs.stat(path.join(runRoot, 'survivor'))).rejects.toThrow(/ENOENT/);
@@ -124,7 +124,7 @@ describe('the keeper', () => {
     await call(service, 'createVm', { name: 'Brief', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
     await call(service, 'startVm', { vm: 'brief' });
     const keeper = await keeperPid();
-    await call(service, 'stopVm', { vm: 'brief', force: true });
+    await call(service, 'stopVm', { vm: 'brief', force: true, waitSeconds: 20 });
     service.close();
     expect(isProcessAlive(keeper)).toBe(true);
     await expect.poll(() => isProcessAlive(keeper), { timeout: IDLE_MS + 10_000, interval: 250 }).toBe(false);

@@ -180,7 +180,7 @@ export class KeptVm {
     let link: HolderLink | null = null;
     let kept: KeptVm | null = null;
     try {
-      link = await HolderLink.connect(files.holder);
+      link = await HolderLink.connect(files.control);
       const ended = new Promise<never>((_, reject) => (link as HolderLink).once('exit', () => reject(new Error('QEMU ended as it started.'))));
       ended.catch(() => {});
       // QEMU greets once its main loop runs; a QEMU that dies first ends the wait with its exit.
@@ -249,7 +249,7 @@ export class KeptVm {
     let link: HolderLink | null = null;
     try {
       const spec = await readLaunchSpec(runDir);
-      link = await HolderLink.connect(files.holder);
+      link = await HolderLink.connect(files.control);
       const qmp = QmpClient.attached(await connect(files.monitor));
       const startedAt = (await fs.stat(files.pid)).mtime.toISOString();
       const kept = new KeptVm(spec, link, qmp, startedAt);
@@ -269,6 +269,7 @@ export class KeptVm {
   /** Follows the VM until QEMU has ended, its end is recorded and the holder has cleaned up. */
   async keepUntilEnd(): Promise<void> {
     const ended = await Promise.race([this.exited, this.link.closed.then(() => null)]);
+    trace(`keeper: ${this.spec.vmId} ended ${JSON.stringify(ended)}`);
     if (ended === null) {
       // The holder was killed: QEMU runs on unsupervised (an orphan), or ended unrecorded.
       // Hang up: every client looks at the run folder again and finds out which.
@@ -289,6 +290,7 @@ export class KeptVm {
       exitCode: ended.code,
       signal: ended.signal,
     });
+    trace(`keeper: ${this.spec.vmId} recorded`);
     this.swtpm?.kill('SIGTERM');
     this.qmp.close();
     // The holder removes the run folder and the lock, then goes: only then is the VM stopped
@@ -296,6 +298,7 @@ export class KeptVm {
     this.link.done();
     await this.link.closed;
     this.server?.close();
+    trace(`keeper: ${this.spec.vmId} holder gone, ${this.controlClients.size} clients hear ${this.tracker.state}`);
     this.broadcast({ type: 'state', state: this.tracker.state, problem });
     await this.hangUp();
   }
