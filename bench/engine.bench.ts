@@ -126,7 +126,8 @@ describe('engine benchmarks', () => {
       ids.push(vm.id);
     }
     const started = await Promise.all(ids.map((vm) => call(service, 'startVm', { vm })));
-    const keeperPids = await Promise.all(ids.map(async (id) => Number((await fs.readFile(path.join(sandbox.root, 'run', id, 'holder.pid'), 'utf8')).trim())));
+    // The supervision: the holders and the one keeper.
+    const keeperPids = [...(await Promise.all(ids.map(async (id) => Number((await fs.readFile(path.join(sandbox.root, 'run', id, 'holder.pid'), 'utf8')).trim())))), Number((await fs.readFile(path.join(sandbox.root, 'run', 'keeper.pid'), 'utf8')).trim())];
     const qemuPids = started.map((vm) => vm.pid as number);
     await new Promise((resolve) => setTimeout(resolve, 5000)); // past the firmware's own start
     const sum = async (pids: number[]): Promise<number> => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);

@@ -237,8 +237,8 @@ describe('peer benchmarks', () => {
     await record('peers', figures);
   });
 
-  it(`supervision memory: ${MEMORY_VMS} running VMs, Hangar's keepers vs libvirt's session daemon`, async () => {
-    // Hangar: one keeper per running VM, nothing resident without VMs.
+  it(`supervision memory: ${MEMORY_VMS} running VMs, Hangar's keeper and holders vs libvirt's session daemon`, async () => {
+    // Hangar: one keeper for all VMs and a holder per running VM, nothing resident without VMs.
     const ids: string[] = [];
     for (let index = 0; index < MEMORY_VMS; index++) {
       const vm = await call(service, 'createVm', { name: `Mem ${index}`, iso: null, memoryMiB: 128, cpus: 1, diskGiB: 0 });
@@ -246,10 +246,13 @@ describe('peer benchmarks', () => {
     }
     for (const vm of ids) await call(service, 'startVm', { vm });
     await sleep(3000);
-    const keeperPids = await Promise.all(ids.map(async (id) => Number((await fs.readFile(path.join(sandbox.root, 'run', id, 'holder.pid'), 'utf8')).trim())));
-    const hangar10 = await memoryOf(keeperPids);
+    const holderPids = await Promise.all(ids.map(async (id) => Number((await fs.readFile(path.join(sandbox.root, 'run', id, 'holder.pid'), 'utf8')).trim())));
+    const keeperPid = Number((await fs.readFile(path.join(sandbox.root, 'run', 'keeper.pid'), 'utf8')).trim());
+    const hangar10 = await memoryOf([keeperPid, ...holderPids]);
+    const keeperAlone = await memoryOf([keeperPid]);
+    const holders = await memoryOf(holderPids);
     for (const vm of ids) await call(service, 'stopVm', { vm, force: true, waitSeconds: 30 });
-    if (hangar10.processes !== MEMORY_VMS) throw new Error(`expected ${MEMORY_VMS} keepers, found ${hangar10.processes}`);
+    if (hangar10.processes !== MEMORY_VMS + 1) throw new Error(`expected a keeper and ${MEMORY_VMS} holders, found ${hangar10.processes} processes`);
 
     let libvirtFigures: Record<string, unknown> = { skipped: libvirtWhyNot };
     if (libvirt) {
@@ -280,7 +283,7 @@ describe('peer benchmarks', () => {
       vms: MEMORY_VMS,
       guest: '128 MiB, 1 vCPU, no disk, no ISO (only needs to run)',
       qemu_excluded: true,
-      hangar: { processes: 'one keeper per VM', zero_vms: { rssMiB: 0, pssMiB: 0, processes: 0 }, with_10_vms: hangar10 },
+      hangar: { processes: 'one keeper (Node) for all VMs + one holder (C) per VM; the keeper ends when no VM runs', zero_vms: { rssMiB: 0, pssMiB: 0, processes: 0 }, with_10_vms: hangar10, keeper: keeperAlone, holders },
       libvirt: libvirtFigures,
     };
     await record('peers', figures);

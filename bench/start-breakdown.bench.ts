@@ -12,6 +12,9 @@ import { median, record, startQemuByHand, stopQemuByHand } from './support';
 // interleaved. Each Hangar start is traced (HANGAR_TRACE, src-main/util/trace.ts), so the
 // time splits into its steps. HANGAR_BENCH_BEFORE=/path/to/another/built/clone adds that
 // clone's `hangar start` as a third column (the code before a change, measured in the same run).
+// Hangar is measured twice per round: with no keeper running (the first start of a session:
+// the command starts the keeper) and with the keeper running (another VM runs, a window is
+// open, or a VM was stopped less than its idle time ago).
 
 const ROUNDS = 7;
 let sandbox: Sandbox;
@@ -81,12 +84,31 @@ describe('start breakdown', () => {
       await stop();
     }
 
+    const keeperPidFile = path.join(sandbox.root, 'run', 'keeper.pid');
+    const endKeeper = async (): Promise<void> => {
+      const pid = Number((await fs.readFile(keeperPidFile, 'utf8').catch(() => '')).trim());
+      if (!pid) return;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        return;
+      }
+      while (existsSync(`/proc/${pid}`) && !(await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ' Z ')).includes(') Z ')) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
     const hand: number[] = [];
+    const cold: number[] = [];
+    const coldTraces: Record<string, number>[] = [];
     const after: number[] = [];
     const old: number[] = [];
     const traces: Record<string, number>[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       hand.push(await byHand(argv as string[], runDir));
+      await endKeeper();
+      const first = await timed(hangar, ['start', 'breakdown'], env);
+      cold.push(first.ms);
+      coldTraces.push(await steps(traceFile, first.began));
+      await stop();
+      // The keeper of the start before still runs (its idle time has not passed).
       const run = await timed(hangar, ['start', 'breakdown'], env);
       after.push(run.ms);
       traces.push(await steps(traceFile, run.began));
@@ -96,20 +118,27 @@ describe('start breakdown', () => {
         await stop();
       }
     }
-    const stepNames = [...new Set(traces.flatMap((trace) => Object.keys(trace)))].sort((a, b) => median(traces.map((trace) => trace[a] ?? NaN)) - median(traces.map((trace) => trace[b] ?? NaN)));
     const round = (value: number): number => Math.round(value * 10) / 10;
+    const stepMedians = (list: Record<string, number>[]): Record<string, number> => {
+      const names = [...new Set(list.flatMap((trace) => Object.keys(trace)))].sort((a, b) => median(list.map((trace) => trace[a] ?? NaN)) - median(list.map((trace) => trace[b] ?? NaN)));
+      return Object.fromEntries(names.map((name) => [name, round(median(list.map((trace) => trace[name] ?? NaN)))]));
+    };
     await record('start_breakdown', {
       rounds: ROUNDS,
-      measured: 'from spawning the command to its exit (it exits once QEMU runs); by hand: from spawning QEMU to QMP query-status "running"',
+      measured: 'from spawning the command to its exit (it exits once QEMU runs); by hand: from spawning QEMU to QMP query-status "running"; hangar_ms: the keeper runs already, hangar_no_keeper_running_ms: the command starts it',
       by_hand_ms_median: round(median(hand)),
       hangar_ms_median: round(median(after)),
       ratio_hangar_to_by_hand: Number((median(after) / median(hand)).toFixed(2)),
+      hangar_no_keeper_running_ms_median: round(median(cold)),
+      ratio_hangar_no_keeper_running_to_by_hand: Number((median(cold) / median(hand)).toFixed(2)),
       ...(beforeBin ? { before_ms_median: round(median(old)), ratio_before_to_by_hand: Number((median(old) / median(hand)).toFixed(2)), before: before } : {}),
       per_round_ratio_hangar_to_by_hand: after.map((ms, index) => Number((ms / (hand[index] as number)).toFixed(2))),
       by_hand_ms: hand.map(round),
       hangar_ms: after.map(round),
+      hangar_no_keeper_running_ms: cold.map(round),
       ...(beforeBin ? { before_ms: old.map(round) } : {}),
-      steps_ms_after_command_median: Object.fromEntries(stepNames.map((name) => [name, round(median(traces.map((trace) => trace[name] ?? NaN)))])),
+      steps_ms_after_command_median: stepMedians(traces),
+      steps_no_keeper_running_ms_after_command_median: stepMedians(coldTraces),
     });
   });
 });

@@ -92,7 +92,7 @@ afterAll(async () => {
   for (const browser of browsers) await browser.close().catch(() => {});
   for (const host of hosts) {
     await host.stop();
-    // The serial benchmark's keeper and QEMU live in the host's HOME: they go with it.
+    // The serial benchmark's keeper, holder and QEMU live in the host's HOME: they go with it.
     for (const pid of processesMentioning(host.home)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -237,16 +237,16 @@ describe('UI benchmarks', () => {
     const vm = await call(service, 'createVm', { name: VM_NAME, iso, memoryMiB: 256, cpus: 1, diskGiB: 0 });
     const started = await call(service, 'startVm', { vm: vm.id });
     step('serial: VM started, waiting for the guest');
-    // CPU seconds of the guest's QEMU and its keeper over each burst: whether the guest got
+    // CPU seconds of the guest's QEMU and its holder (which relays the console) over each burst: whether the guest got
     // less CPU while the browser worked (2 cores here) or was held up further on.
     const qemuPid = started.pid as number;
-    const keeperPid = Number((await fs.readFile(path.join(host.env.HANGAR_RUNTIME_DIR as string, vm.id, 'holder.pid'), 'utf8')).trim());
-    const cpuNow = async (): Promise<{ qemu: number; keeper: number; at: number }> => ({ qemu: await cpuSeconds(qemuPid), keeper: await cpuSeconds(keeperPid), at: performance.now() });
-    const cpuShare = (before: { qemu: number; keeper: number; at: number }, after: { qemu: number; keeper: number; at: number }) => {
+    const holderPid = Number((await fs.readFile(path.join(host.env.HANGAR_RUNTIME_DIR as string, vm.id, 'holder.pid'), 'utf8')).trim());
+    const cpuNow = async (): Promise<{ qemu: number; holder: number; at: number }> => ({ qemu: await cpuSeconds(qemuPid), holder: await cpuSeconds(holderPid), at: performance.now() });
+    const cpuShare = (before: { qemu: number; holder: number; at: number }, after: { qemu: number; holder: number; at: number }) => {
       const wall = (after.at - before.at) / 1000;
-      return { qemu: (after.qemu - before.qemu) / wall, keeper: (after.keeper - before.keeper) / wall };
+      return { qemu: (after.qemu - before.qemu) / wall, holder: (after.holder - before.holder) / wall };
     };
-    const shares: Record<'engine_api' | 'web_host_websocket' | 'pane', { qemu: number; keeper: number }[]> = { engine_api: [], web_host_websocket: [], pane: [] };
+    const shares: Record<'engine_api' | 'web_host_websocket' | 'pane', { qemu: number; holder: number }[]> = { engine_api: [], web_host_websocket: [], pane: [] };
     // Boot, and give the shell a 64-character line to print (lines of 65 bytes, 66 on the wire
     // with the tty's CR): the burst's command then stays short of busybox's line width.
     const reader = await engineApiReader(service, vm.id);
@@ -425,12 +425,12 @@ describe('UI benchmarks', () => {
       xterm_direct_seconds: seconds(direct),
       web_host_websocket_seconds: seconds(webSocket),
       engine_api_seconds: seconds(engineApi),
-      // Cores' worth of CPU (1 = one core busy) the guest's QEMU and its keeper used during the bursts.
+      // Cores' worth of CPU (1 = one core busy) the guest's QEMU and its holder used during the bursts.
       qemu_cpu_share_median: Object.fromEntries(Object.entries(shares).map(([kind, list]) => [kind, Number(median(list.map((share) => share.qemu)).toFixed(3))])),
-      keeper_cpu_share_median: Object.fromEntries(Object.entries(shares).map(([kind, list]) => [kind, Number(median(list.map((share) => share.keeper)).toFixed(3))])),
+      holder_cpu_share_median: Object.fromEntries(Object.entries(shares).map(([kind, list]) => [kind, Number(median(list.map((share) => share.holder)).toFixed(3))])),
       terminal: shape.map(({ paneRows, directCols, directRows }) => ({ paneRows, directCols, directRows })),
       measures:
-        'Bytes from Enter until the end marker, per second. pane: typed in the VM screen, guest -> keeper -> web host -> WebSocket -> store -> xterm (DOM renderer), ' +
+        'Bytes from Enter until the end marker, per second. pane: typed in the VM screen, guest -> holder -> web host -> WebSocket -> store -> xterm (DOM renderer), ' +
         'until the frame showing the marker is painted; pane_arrival: the same burst until the marker reached the page; ' +
         'xterm_direct: a second xterm.js in the same page, same options and size, written the same chunks at once (the baseline); ' +
         'web_host_websocket and engine_api: the same command read in Node through the web host WebSocket and through the service API, no browser running. ' +
