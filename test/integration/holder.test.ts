@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findHolderBinary, holderFiles } from '../../src-main/qemu/holder/paths';
 import { readLastRun } from '../../src-main/vms/run-record';
 import { ensureTestIso, TEST_GUEST_READY } from '../support/test-iso';
+import { fillUp, withTmpfs } from '../support/tmpfs';
 
 // The per-VM holder (src-main/qemu/holder/hangar-holder.c) against its contract, point by
 // point, with real QEMU: `-M none` where no guest is needed, the test ISO's shell where the
@@ -16,6 +17,8 @@ const QEMU = '/usr/bin/qemu-system-x86_64';
 /** QEMU's serial port and monitor on the sockets the holder hands over as fds 3 and 4 (qemu/argv.ts 'inherited'). */
 const CHANNELS = ['-chardev', 'socket,id=qmp,fd=4', '-mon', 'chardev=qmp,mode=control', '-chardev', 'socket,id=serial0,fd=3', '-serial', 'chardev:serial0'];
 const NO_GUEST = ['-M', 'none', '-nodefaults', '-display', 'none', ...CHANNELS];
+/** No guest, and QEMU's human monitor on the serial socket: serial output on demand, without booting anything. */
+const MONITOR_ON_SERIAL = ['-M', 'none', '-nodefaults', '-display', 'none', '-chardev', 'socket,id=qmp,fd=4', '-mon', 'chardev=qmp,mode=control', '-chardev', 'socket,id=serial0,fd=3', '-mon', 'chardev=serial0,mode=readline'];
 const FLOOD_LINE = '0123456789abcdef'.repeat(4);
 
 let holderBin: string;
@@ -70,8 +73,8 @@ interface Holder {
 }
 
 let runs = 0;
-function spawnHolder(qemuArgs: string[], env: NodeJS.ProcessEnv = process.env, qemuBinary = QEMU): { child: ChildProcessWithoutNullStreams; runDir: string; vmDir: string; out: { text: string }; exited: Promise<Ended>; stderr: { text: string } } {
-  const dir = path.join(root, `run${++runs}`);
+function spawnHolder(qemuArgs: string[], env: NodeJS.ProcessEnv = process.env, qemuBinary = QEMU, base = root): { child: ChildProcessWithoutNullStreams; runDir: string; vmDir: string; out: { text: string }; exited: Promise<Ended>; stderr: { text: string } } {
+  const dir = path.join(base, `run${++runs}`);
   const runDir = path.join(dir, 'run');
   const vmDir = path.join(dir, 'vm');
   const child = spawn(holderBin, [runDir, vmDir, '--', qemuBinary, ...qemuArgs], { stdio: ['pipe', 'pipe', 'pipe'], env });
@@ -86,8 +89,8 @@ function spawnHolder(qemuArgs: string[], env: NodeJS.ProcessEnv = process.env, q
 }
 
 /** A holder told "go", past its `started` line. `beforeGo` runs between spawn and go, as the supervisor's lock does. */
-async function startHolder(qemuArgs: string[], options: { env?: NodeJS.ProcessEnv; beforeGo?: (holderPid: number, vmDir: string) => Promise<void>; qemuBinary?: string } = {}): Promise<Holder> {
-  const spawned = spawnHolder(qemuArgs, options.env, options.qemuBinary);
+async function startHolder(qemuArgs: string[], options: { env?: NodeJS.ProcessEnv; beforeGo?: (holderPid: number, vmDir: string) => Promise<void>; qemuBinary?: string; base?: string } = {}): Promise<Holder> {
+  const spawned = spawnHolder(qemuArgs, options.env, options.qemuBinary, options.base);
   await fs.mkdir(spawned.vmDir, { recursive: true, mode: 0o700 });
   const pid = spawned.child.pid ?? -1;
   await options.beforeGo?.(pid, spawned.vmDir);
@@ -295,6 +298,53 @@ describe('the holder, started', () => {
     expect(extra.total).toBe(0);
     expect(viewers.some((viewer) => viewer.ended)).toBe(false);
     holder.child.kill('SIGKILL');
+  });
+});
+
+describe('serial.log on a full disk', () => {
+  it('stops logging, tells the supervisor (now and on every hello), and the VM runs on', async () => {
+    const disk = await withTmpfs(1024 * 1024);
+    try {
+      const holder = await startHolder(MONITOR_ON_SERIAL, { base: disk.dir });
+      const supervisor = await Client.open(holder.files.control);
+      await supervisor.waitFor('hello');
+      const viewer = await Client.open(holder.files.console);
+      await viewer.waitFor('(qemu)');
+      const filler = await fillUp(disk.dir);
+      const serialLog = path.join(holder.vmDir, 'serial.log');
+      const note = new RegExp(`^log-stopped The serial output of this VM has not been saved to ${serialLog.replaceAll('.', '\\.')} since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ: the disk is full \\(free some space\\)\\. It is saved again from the VM's next start\\.$`);
+      // The human monitor's help is kilobytes of serial output: the page left over fills at once.
+      for (let round = 0; round < 20 && !supervisor.text().includes('log-stopped'); round++) {
+        viewer.write('help\n');
+        await sleep(250);
+      }
+      await supervisor.waitFor('log-stopped');
+      const [hello, stopped, ...rest] = supervisor.text().split('\n');
+      expect(hello).toBe(`hello ${holder.pid} ${holder.qemuPid}`);
+      expect(stopped).toMatch(note);
+      expect(rest).toEqual(['']);
+      // The VM and its console go on.
+      const before = viewer.total;
+      viewer.write('info version\n');
+      await until('more console output', () => viewer.total > before, 10_000);
+      supervisor.close();
+      await sleep(200);
+      const next = await Client.open(holder.files.control);
+      await next.waitFor('log-stopped');
+      expect(next.text().split('\n')[1]).toMatch(note);
+      next.close();
+
+      // With room again, the record says the run stopped and the log did not keep everything.
+      await fs.rm(filler);
+      const monitor = await firstMonitorClient(holder);
+      monitor.write('{"execute": "quit"}\n');
+      expect(await holder.exited).toEqual({ code: 0, signal: null });
+      const record = await readLastRun(holder.vmDir);
+      expect(record).toMatchObject({ state: 'stopped', exitCode: 0, signal: null, problem: { log: [] } });
+      expect(record?.problem?.message).toMatch(new RegExp(note.source.replace('^log-stopped ', '^')));
+    } finally {
+      await disk.cleanup();
+    }
   });
 });
 
