@@ -424,6 +424,8 @@ describe('the end of a run', () => {
     const record = await readLastRun(holder.vmDir);
     expect(record).toMatchObject({ state: 'crashed', problem: { message: 'QEMU ended with exit status 1.' }, exitCode: 1, signal: null });
     expect(record?.problem?.log).toEqual([`qemu-system-x86_64: There is no option group 'a\ufffd\u0001\\"b\u00e9'`]);
+    // U+FFFD in the file itself, not only after a lenient decoder: the bytes on disk are UTF-8.
+    expect(() => new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(path.join(holder.vmDir, 'last-run.json')))).not.toThrow();
     // qemu.log has QEMU's bytes as they were.
     expect(readFileSync(path.join(holder.vmDir, 'qemu.log')).includes(Buffer.from([0x27, 0x61, 0xff, 0x01]))).toBe(true);
   });
