@@ -88,7 +88,7 @@ describe('packaging (electron-builder.config.ts), offline', () => {
   const source = readDesktopEntry(readFileSync(DESKTOP_FILE, 'utf8'));
 
   beforeAll(async () => {
-    for (const built of ['out/main/index.js', 'out/main/keeper.js', 'out/preload/index.cjs', 'out/renderer/index.html']) {
+    for (const built of ['out/main/index.js', 'out/main/keeper.js', 'out/holder/hangar-holder', 'out/preload/index.cjs', 'out/renderer/index.html']) {
       if (!existsSync(path.join(repoRoot, built))) throw new Error(`${built} is missing. Build first: npm run build (npm test does it).`);
     }
     work = mkdtempSync(path.join(os.tmpdir(), 'hangar-packaging-'));
@@ -174,6 +174,13 @@ describe('packaging (electron-builder.config.ts), offline', () => {
     for (const name of ['react', 'react-dom', '@xterm/xterm', '@novnc/novnc', 'zustand', 'electron', 'vite', 'typescript']) {
       expect(listing, name).not.toContain(`node_modules/${name}/package.json`);
     }
+  });
+
+  it('carries the VM holder as a program of its own in resources/holder, not inside the archive', () => {
+    const holder = path.join(unpacked, 'resources', 'holder', 'hangar-holder');
+    expect(statSync(holder).mode & 0o111).not.toBe(0);
+    expect(readFileSync(holder).equals(readFileSync(path.join(repoRoot, 'out', 'holder', 'hangar-holder')))).toBe(true);
+    expect(listing.filter((file) => file.startsWith('out/holder'))).toEqual([]);
   });
 
   it("keeps node-pty's native addon outside the archive, in app.asar.unpacked", () => {

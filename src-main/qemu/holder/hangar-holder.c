@@ -496,7 +496,7 @@ static int listen_on(const char *file) {
   mode_t old = umask(0177);
   int ok = bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
   umask(old);
-  if (!ok || listen(fd, 16) < 0) { int e = errno; close(fd); errno = e; return -1; }
+  if (!ok || listen(fd, SOMAXCONN) < 0) { int e = errno; close(fd); errno = e; return -1; }
   return fd;
 }
 
