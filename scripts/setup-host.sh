@@ -28,8 +28,9 @@ case " $family " in
     packages=(qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools)
     # ssh for SSH terminals into guests; python3, make and g++ for node-gyp (node-pty has no Linux prebuild).
     packages+=(openssh-client python3 make g++)
-    # gcc and the C library's headers build each running VM's holder (src-main/qemu/holder/hangar-holder.c).
-    if $dev; then packages+=(gcc libc6-dev); fi
+    # gcc and the C library's headers build each running VM's holder (src-main/qemu/holder/hangar-holder.c),
+    # which every build (npm start, npm run web) makes.
+    packages+=(gcc libc6-dev)
     # Debian's Chromium drives the end-to-end tests (playwright-core uses it, never downloads one);
     # a kernel, busybox and GRUB build the tiny bootable test ISO (scripts/build-test-iso.sh);
     # rsvg-convert renders the app's icons for packaging (scripts/build-icons.sh) and
