@@ -1,8 +1,9 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runPaths } from '../src-main/qemu/argv';
+import { IDLE_MS } from '../src-main/qemu/keeper/daemon';
 import { runProgram } from '../src-main/util/run';
 import type { HangarService } from '../src-main/api/service';
 import { call, followConsole, makeSandbox, type Sandbox } from '../test/support/engine';
@@ -251,6 +252,12 @@ describe('peer benchmarks', () => {
     const hangar10 = await memoryOf([keeperPid, ...holderPids]);
     const keeperAlone = await memoryOf([keeperPid]);
     const holders = await memoryOf(holderPids);
+    // With no Hangar window or command connected the keeper ends (keeper/daemon.ts): the holders alone keep the VMs.
+    service.close();
+    const keeperGone = Date.now();
+    while (existsSync(`/proc/${keeperPid}`) && Date.now() - keeperGone < IDLE_MS + 20_000) await sleep(250);
+    const unwatched = await memoryOf(holderPids);
+    service = sandbox.service();
     for (const vm of ids) await call(service, 'stopVm', { vm, force: true, waitSeconds: 30 });
     if (hangar10.processes !== MEMORY_VMS + 1) throw new Error(`expected a keeper and ${MEMORY_VMS} holders, found ${hangar10.processes} processes`);
 
@@ -266,24 +273,31 @@ describe('peer benchmarks', () => {
         names.push(name);
       }
       await sleep(3000);
-      const libvirt10 = await memoryOf(await libvirt.supervisionPids());
+      const libvirtPids = await libvirt.supervisionPids();
+      const libvirt10 = await memoryOf(libvirtPids);
+      // libvirtd alone, without the virtlogd that keeps its consoles' logs (which Hangar's holders do).
+      const libvirtd10 = await memoryOf(libvirtPids.slice(0, 1));
       for (const name of names) await libvirt.virsh(['destroy', name]);
       libvirtFigures = {
         processes: 'libvirtd + the virtlogd it starts with the first domain',
         fresh_0_vms: libvirtFresh,
         after_start_rounds_0_vms: warm0,
         with_10_vms: libvirt10,
+        libvirtd_alone_with_10_vms: libvirtd10,
       };
       const rssRatio = ratio(hangar10.rssMiB, libvirt10.rssMiB);
       const pssRatio = ratio(hangar10.pssMiB, libvirt10.pssMiB);
       libvirtFigures.hangar_to_libvirt_rss_ratio_10_vms = rssRatio;
       libvirtFigures.hangar_to_libvirt_pss_ratio_10_vms = pssRatio;
+      libvirtFigures.hangar_no_hangar_process_connected_to_libvirt_rss_ratio_10_vms = ratio(unwatched.rssMiB, libvirt10.rssMiB);
+      libvirtFigures.hangar_to_libvirtd_alone_rss_ratio_10_vms = ratio(hangar10.rssMiB, libvirtd10.rssMiB);
+      libvirtFigures.hangar_no_hangar_process_connected_to_libvirtd_alone_rss_ratio_10_vms = ratio(unwatched.rssMiB, libvirtd10.rssMiB);
     }
     figures.supervision_memory = {
       vms: MEMORY_VMS,
       guest: '128 MiB, 1 vCPU, no disk, no ISO (only needs to run)',
       qemu_excluded: true,
-      hangar: { processes: 'one keeper (Node) for all VMs + one holder (C) per VM; the keeper ends when no VM runs', zero_vms: { rssMiB: 0, pssMiB: 0, processes: 0 }, with_10_vms: hangar10, keeper: keeperAlone, holders },
+      hangar: { processes: 'one keeper (Node) for all VMs + one holder (C) per VM; the keeper ends when no VM runs', zero_vms: { rssMiB: 0, pssMiB: 0, processes: 0 }, with_10_vms: hangar10, keeper: keeperAlone, holders, with_10_vms_no_hangar_process_connected: unwatched },
       libvirt: libvirtFigures,
     };
     await record('peers', figures);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { VmId } from '../../src-shared/vm';
 import { KeeperClient } from '../qemu/keeper/client';
 import { keeperFiles } from '../qemu/keeper/protocol';
-import { inspectRunFolder, rescanKeeper } from '../qemu/supervisor';
+import { inspectRunFolder, rescanKeeper, runningQemu } from '../qemu/supervisor';
 import { holderFiles } from '../qemu/holder/paths';
 import { watchFolder } from './library-cache';
 
@@ -86,6 +86,11 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
       this.rescanning ??= rescanKeeper(this.runtimeRoot).catch(() => {}).finally(() => (this.rescanning = null));
       await this.rescanning;
       found = this.closed ? { kind: 'busy' } : await inspectRunFolder(this.runDir(id), id);
+      // No keeper could take it up (its QEMU does not answer): it runs unsupervised, as an orphan does.
+      if (found.kind === 'unkept') {
+        const qemuPid = await runningQemu(this.runDir(id), id);
+        found = qemuPid === null ? { kind: 'busy' } : { kind: 'orphan', qemuPid };
+      }
     }
     // Closed meanwhile (the CLI is exiting): holding a keeper now would keep it alive.
     if (this.closed) {

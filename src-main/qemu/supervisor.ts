@@ -109,6 +109,12 @@ async function livePid(file: string): Promise<number | null> {
   return isProcessAlive(pid) ? pid : null;
 }
 
+/** The pid of this VM's QEMU from its run folder, if that QEMU runs (its -name says so exactly). */
+export async function runningQemu(runDir: string, vmId: string): Promise<number | null> {
+  const qemuPid = await livePid(runPaths(runDir).pidFile);
+  return qemuPid !== null && qemuProcessName((await processArgv(qemuPid)) ?? []) === `hangar-${vmId}` ? qemuPid : null;
+}
+
 /** What is behind a VM's run folder: its keeper (connected), an orphaned QEMU, or nothing (then cleaned). */
 export async function inspectRunFolder(runDir: string, vmId: string): Promise<RunFolder> {
   const files = keeperFiles(runDir);
@@ -131,8 +137,8 @@ export async function inspectRunFolder(runDir: string, vmId: string): Promise<Ru
   if (!launched && !hasPidFile) return { kind: 'none', stale: false };
   // A VM being started right now has no holder yet: leave young folders alone.
   if (!hasPidFile && Date.now() - launched!.mtimeMs < 30_000) return { kind: 'busy' };
-  const qemuPid = await livePid(runPaths(runDir).pidFile);
-  if (qemuPid !== null && qemuProcessName((await processArgv(qemuPid)) ?? []) === `hangar-${vmId}`) return { kind: 'orphan', qemuPid };
+  const qemuPid = await runningQemu(runDir, vmId);
+  if (qemuPid !== null) return { kind: 'orphan', qemuPid };
   // The holder was killed, or the machine restarted: nothing runs, the files are stale.
   await fs.rm(runDir, { recursive: true, force: true });
   return { kind: 'none', stale: true, launchedAt: launched?.mtimeMs ?? 0 };

@@ -88,7 +88,7 @@ function spawnHolder(qemuArgs: string[], env: NodeJS.ProcessEnv = process.env, q
   return { child, runDir, vmDir, out, exited, stderr };
 }
 
-/** A holder told "go", past its `started` line. `beforeGo` runs between spawn and go, as the supervisor's lock does. */
+/** A holder told "go", past its `started` line. `beforeGo` runs between spawn and go, as the keeper's lock does. */
 async function startHolder(qemuArgs: string[], options: { env?: NodeJS.ProcessEnv; beforeGo?: (holderPid: number, vmDir: string) => Promise<void>; qemuBinary?: string; base?: string } = {}): Promise<Holder> {
   const spawned = spawnHolder(qemuArgs, options.env, options.qemuBinary, options.base);
   await fs.mkdir(spawned.vmDir, { recursive: true, mode: 0o700 });
@@ -225,7 +225,7 @@ describe('the holder, started', () => {
     const holder = await startHolder(NO_GUEST);
     expect(parentOf(holder.qemuPid)).toBe(holder.pid);
     expect(readFileSync(`/proc/${holder.qemuPid}/cmdline`, 'utf8').split('\0')[0]).toBe(QEMU);
-    await holder.stdoutEnded; // the supervisor's read of stdout ends while the holder runs on
+    await holder.stdoutEnded; // the keeper's read of stdout ends while the holder runs on
     expect(holder.child.exitCode).toBeNull();
     expect(holder.stdout()).toBe(`started ${holder.qemuPid}\n`);
     // QEMU's first five descriptors as the contract says: /dev/null, /dev/null, the stderr pipe, two sockets.
@@ -302,24 +302,24 @@ describe('the holder, started', () => {
 });
 
 describe('serial.log on a full disk', () => {
-  it('stops logging, tells the supervisor (now and on every hello), and the VM runs on', async () => {
+  it('stops logging, tells the keeper (now and on every hello), and the VM runs on', async () => {
     const disk = await withTmpfs(1024 * 1024);
     try {
       const holder = await startHolder(MONITOR_ON_SERIAL, { base: disk.dir });
-      const supervisor = await Client.open(holder.files.control);
-      await supervisor.waitFor('hello');
+      const keeper = await Client.open(holder.files.control);
+      await keeper.waitFor('hello');
       const viewer = await Client.open(holder.files.console);
       await viewer.waitFor('(qemu)');
       const filler = await fillUp(disk.dir);
       const serialLog = path.join(holder.vmDir, 'serial.log');
       const note = new RegExp(`^log-stopped The serial output of this VM has not been saved to ${serialLog.replaceAll('.', '\\.')} since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ: the disk is full \\(free some space\\)\\. It is saved again from the VM's next start\\.$`);
       // The human monitor's help is kilobytes of serial output: the page left over fills at once.
-      for (let round = 0; round < 20 && !supervisor.text().includes('log-stopped'); round++) {
+      for (let round = 0; round < 20 && !keeper.text().includes('log-stopped'); round++) {
         viewer.write('help\n');
         await sleep(250);
       }
-      await supervisor.waitFor('log-stopped');
-      const [hello, stopped, ...rest] = supervisor.text().split('\n');
+      await keeper.waitFor('log-stopped');
+      const [hello, stopped, ...rest] = keeper.text().split('\n');
       expect(hello).toBe(`hello ${holder.pid} ${holder.qemuPid}`);
       expect(stopped).toMatch(note);
       expect(rest).toEqual(['']);
@@ -327,7 +327,7 @@ describe('serial.log on a full disk', () => {
       const before = viewer.total;
       viewer.write('info version\n');
       await until('more console output', () => viewer.total > before, 10_000);
-      supervisor.close();
+      keeper.close();
       await sleep(200);
       const next = await Client.open(holder.files.control);
       await next.waitFor('log-stopped');
@@ -349,28 +349,28 @@ describe('serial.log on a full disk', () => {
 });
 
 describe('the end of a run', () => {
-  it('with a supervisor connected: "hello", "exit 0 -", and cleanup only after its "done"; the record is left to it', async () => {
+  it('with a keeper connected: "hello", "exit 0 -", and cleanup only after its "done"; the record is left to it', async () => {
     const holder = await startHolder(NO_GUEST, { beforeGo: (pid, vmDir) => fs.symlink(lockTarget(pid), path.join(vmDir, 'lock')) });
-    const supervisor = await Client.open(holder.files.control);
-    await supervisor.waitFor('\n');
-    expect(supervisor.text()).toBe(`hello ${holder.pid} ${holder.qemuPid}\n`);
+    const keeper = await Client.open(holder.files.control);
+    await keeper.waitFor('\n');
+    expect(keeper.text()).toBe(`hello ${holder.pid} ${holder.qemuPid}\n`);
     const second = await Client.open(holder.files.control);
     await second.waitForEnd();
     expect(second.total).toBe(0);
 
     const monitor = await firstMonitorClient(holder);
     monitor.write('{"execute": "quit"}\n');
-    await supervisor.waitFor('exit ');
-    expect(supervisor.text()).toBe(`hello ${holder.pid} ${holder.qemuPid}\nexit 0 -\n`);
+    await keeper.waitFor('exit ');
+    expect(keeper.text()).toBe(`hello ${holder.pid} ${holder.qemuPid}\nexit 0 -\n`);
     await monitor.waitForEnd(); // QEMU's end reaches the monitor client at once
-    // Until "done", everything stays: the supervisor may still read the run folder.
+    // Until "done", everything stays: the keeper may still read the run folder.
     await sleep(500);
     expect(holder.child.exitCode).toBeNull();
     expect(exists(holder.runDir)).toBe(true);
     expect(exists(path.join(holder.vmDir, 'lock'))).toBe(true);
 
-    supervisor.write('done\n');
-    await supervisor.waitForEnd();
+    keeper.write('done\n');
+    await keeper.waitForEnd();
     // Its connection closes only once the lock and the run folder are gone.
     expect(exists(holder.runDir)).toBe(false);
     expect(exists(path.join(holder.vmDir, 'lock'))).toBe(false);
@@ -378,14 +378,14 @@ describe('the end of a run', () => {
     expect(exists(path.join(holder.vmDir, 'last-run.json'))).toBe(false);
   });
 
-  it('with a supervisor that leaves without "done", writes the record itself', async () => {
+  it('with a keeper that leaves without "done", writes the record itself', async () => {
     const holder = await startHolder(NO_GUEST);
-    const supervisor = await Client.open(holder.files.control);
-    await supervisor.waitFor('hello');
+    const keeper = await Client.open(holder.files.control);
+    await keeper.waitFor('hello');
     process.kill(holder.qemuPid, 'SIGKILL');
-    await supervisor.waitFor('exit ');
-    expect(supervisor.text().split('\n')[1]).toBe('exit - SIGKILL');
-    supervisor.close();
+    await keeper.waitFor('exit ');
+    expect(keeper.text().split('\n')[1]).toBe('exit - SIGKILL');
+    keeper.close();
     expect(await holder.exited).toEqual({ code: 0, signal: null });
     expect(await readLastRun(holder.vmDir)).toMatchObject({ state: 'crashed', exitCode: null, signal: 'SIGKILL' });
   });

@@ -68,6 +68,17 @@ export function processesMentioning(text: string): number[] {
   return pids;
 }
 
+/** The holders and QEMUs of VMs under `root` (a sandbox): what runs because a VM does, not the per-user keeper, which outlives its VMs a while. */
+export function vmProcessesUnder(root: string): number[] {
+  return processesMentioning(root).filter((pid) => {
+    try {
+      return !readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('/keeper.js'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function qemuPidsFor(vmId: string): number[] {
   return processesMentioning(`process=hangar-${vmId}`).filter((pid) => {
     try {

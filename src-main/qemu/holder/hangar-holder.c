@@ -1,7 +1,7 @@
 // hangar-holder: QEMU's parent for the life of one VM (see ARCHITECTURE.md, "What supervision
-// costs"). A Node keeper per VM costs ~60 MiB; this costs about 1 MiB, because it only moves
+// costs"). A Node process per VM cost ~60 MiB; this costs about 1.5 MiB, because it only moves
 // bytes: it parses nothing the guest or a client sends beyond looking for '\n', and every
-// buffer is fixed or capped. Everything that interprets lives in the per-user supervisor.
+// buffer is fixed or capped. Everything that interprets lives in the per-user keeper (qemu/keeper/, Node).
 //
 // Usage: hangar-holder RUN_DIR VM_DIR -- QEMU_BINARY QEMU_ARGS...
 // The contract (stdin gate, sockets, the holder.sock lines, last-run.json) is written out in
@@ -35,7 +35,7 @@
 #define QMP_LINE_MAX (1024 * 1024)
 #define QMP_EARLY_MAX (64 * 1024)
 #define QMP_OUT_MAX (8 * 1024 * 1024)
-#define SUPERVISOR_OUT_MAX (64 * 1024)
+#define KEEPER_OUT_MAX (64 * 1024)
 #define READ_CHUNK (64 * 1024)
 #define DONE_WAIT_MS 10000
 // After waitpid, how long QEMU's serial and stderr may stay open: only a child QEMU left
@@ -108,15 +108,15 @@ static int qmp_fd = -1, monitor_client = -1;
 static Queue to_qemu, to_client, qmp_early, client_line;
 static int qmp_ever_connected, qmp_early_overflowed, qemu_at_line_start = 1, client_synced;
 
-// QEMU's stderr, and the supervisor.
-static int stderr_fd = -1, qemu_log_fd = -1, supervisor = -1;
+// QEMU's stderr, and the keeper.
+static int stderr_fd = -1, qemu_log_fd = -1, keeper = -1;
 static char err_tail[STDERR_TAIL];
 static size_t err_len;
 static int err_truncated;
-static Queue to_supervisor;
+static Queue to_keeper;
 static char sup_line[8];
 static size_t sup_line_len;
-static int exit_told, supervisor_done;
+static int exit_told, keeper_done;
 static int exit_status, qemu_reaped;
 static int listen_console = -1, listen_monitor = -1, listen_holder = -1;
 
@@ -138,9 +138,9 @@ static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NON
 
 static void close_fd(int *fd) { if (*fd >= 0) close(*fd); *fd = -1; }
 
-// A line to the supervisor. Its words must stay one line: control bytes become '?'.
-static void tell_supervisor(const char *fmt, ...) {
-  if (supervisor < 0) return;
+// A line to the keeper. Its words must stay one line: control bytes become '?'.
+static void tell_keeper(const char *fmt, ...) {
+  if (keeper < 0) return;
   char line[8192];
   va_list ap;
   va_start(ap, fmt);
@@ -150,9 +150,9 @@ static void tell_supervisor(const char *fmt, ...) {
   if ((size_t)n > sizeof line - 2) n = sizeof line - 2;
   for (int i = 0; i < n; i++) if ((unsigned char)line[i] < 0x20) line[i] = '?';
   line[n++] = '\n';
-  if (to_supervisor.len + (size_t)n > SUPERVISOR_OUT_MAX || q_push(&to_supervisor, line, (size_t)n) < 0 || q_flush(supervisor, &to_supervisor) < 0) {
-    close_fd(&supervisor);
-    q_free(&to_supervisor);
+  if (to_keeper.len + (size_t)n > KEEPER_OUT_MAX || q_push(&to_keeper, line, (size_t)n) < 0 || q_flush(keeper, &to_keeper) < 0) {
+    close_fd(&keeper);
+    q_free(&to_keeper);
   }
 }
 
@@ -165,7 +165,7 @@ static void stop_serial_log(int err) {
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
   const char *why = err == ENOSPC ? "the disk is full (free some space)" : err == EDQUOT ? "your disk quota is used up" : err == EIO ? "the disk reported an input/output error" : err == EACCES || err == EPERM ? "Hangar may not write that file" : err == EROFS ? "the file system is read-only" : strerror(err);
   snprintf(log_note, sizeof log_note, "The serial output of this VM has not been saved to %s since %s: %s. It is saved again from the VM's next start.", path_serial_log, when, why);
-  tell_supervisor("log-stopped %s", log_note);
+  tell_keeper("log-stopped %s", log_note);
 }
 
 // Rotation as libvirt's virtlogd does it (one backup): rename replaces serial.log.1 in one step.
@@ -342,26 +342,26 @@ static void read_stderr(void) {
   err_len += len;
 }
 
-static void accept_supervisor(void) {
+static void accept_keeper(void) {
   int fd = accept4(listen_holder, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0) return;
-  if (supervisor >= 0) { close(fd); return; }
-  supervisor = fd;
+  if (keeper >= 0) { close(fd); return; }
+  keeper = fd;
   sup_line_len = 0;
-  tell_supervisor("hello %d %d", (int)getpid(), (int)qemu_pid);
-  if (log_note[0]) tell_supervisor("log-stopped %s", log_note);
+  tell_keeper("hello %d %d", (int)getpid(), (int)qemu_pid);
+  if (log_note[0]) tell_keeper("log-stopped %s", log_note);
 }
 
-// Before the exit line what the supervisor writes is ignored; after it, only a "done" line counts.
-static void read_supervisor(void) {
+// Before the exit line what the keeper writes is ignored; after it, only a "done" line counts.
+static void read_keeper(void) {
   char buf[4096];
-  ssize_t n = read(supervisor, buf, sizeof buf);
+  ssize_t n = read(keeper, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
-  if (n <= 0) { close_fd(&supervisor); q_free(&to_supervisor); return; }
+  if (n <= 0) { close_fd(&keeper); q_free(&to_keeper); return; }
   if (!exit_told) return;
   for (ssize_t i = 0; i < n; i++) {
     if (buf[i] == '\n') {
-      if (sup_line_len == 4 && memcmp(sup_line, "done", 4) == 0) supervisor_done = 1;
+      if (sup_line_len == 4 && memcmp(sup_line, "done", 4) == 0) keeper_done = 1;
       sup_line_len = 0;
     } else if (sup_line_len < sizeof sup_line) sup_line[sup_line_len++] = buf[i];
   }
@@ -397,7 +397,7 @@ static void signal_name(int sig, char *out, size_t size) {
   else snprintf(out, size, "SIG%d", sig);
 }
 
-// last-run.json (src-main/vms/run-record.ts), written when no supervisor took the end over.
+// last-run.json (src-main/vms/run-record.ts), written when no keeper took the end over.
 static void write_last_run(void) {
   int exited = WIFEXITED(exit_status), code = exited ? WEXITSTATUS(exit_status) : -1;
   char sig[32] = "";
@@ -533,7 +533,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
 
-  // The gate: the supervisor takes the VM's lock in our name between spawning us and "go".
+  // The gate: the keeper takes the VM's lock in our name between spawning us and "go".
   char gate[16];
   size_t got = 0;
   int line_ended = 0;
@@ -609,10 +609,10 @@ int main(int argc, char **argv) {
       char code[16] = "-", sig[32] = "-";
       if (WIFEXITED(exit_status)) snprintf(code, sizeof code, "%d", WEXITSTATUS(exit_status));
       if (WIFSIGNALED(exit_status)) signal_name(WTERMSIG(exit_status), sig, sizeof sig);
-      tell_supervisor("exit %s %s", code, sig);
+      tell_keeper("exit %s %s", code, sig);
       exit_told = 1;
     }
-    if (ended && (supervisor < 0 || supervisor_done || now_ms() - ended_at >= DONE_WAIT_MS)) break;
+    if (ended && (keeper < 0 || keeper_done || now_ms() - ended_at >= DONE_WAIT_MS)) break;
 
     struct pollfd fds[8 + MAX_VIEWERS];
     int nfds = 0, at_self, at_serial = -1, at_qmp = -1, at_err = -1, at_lc = -1, at_lm = -1, at_lh = -1, at_mc = -1, at_sup = -1, at_view = 0;
@@ -626,7 +626,7 @@ int main(int argc, char **argv) {
     if (listen_holder >= 0) WATCH(at_lh, listen_holder, POLLIN);
     // A client whose commands QEMU has not taken yet waits: that is its backpressure.
     if (monitor_client >= 0) WATCH(at_mc, monitor_client, (to_qemu.len < QMP_LINE_MAX ? POLLIN : 0) | (to_client.len ? POLLOUT : 0));
-    if (supervisor >= 0) WATCH(at_sup, supervisor, POLLIN | (to_supervisor.len ? POLLOUT : 0));
+    if (keeper >= 0) WATCH(at_sup, keeper, POLLIN | (to_keeper.len ? POLLOUT : 0));
     at_view = nfds;
     int polled_viewers = viewer_count;
     for (int i = 0; i < viewer_count; i++) fds[nfds++] = (struct pollfd){.fd = viewers[i].fd, .events = POLLIN | (viewers[i].out.len ? POLLOUT : 0)};
@@ -661,21 +661,21 @@ int main(int argc, char **argv) {
     if (at_err >= 0 && stderr_fd >= 0 && fds[at_err].revents) read_stderr();
     if (at_mc >= 0 && monitor_client >= 0 && fds[at_mc].revents & POLLOUT && q_flush(monitor_client, &to_client) < 0) drop_monitor_client();
     if (at_mc >= 0 && monitor_client >= 0 && fds[at_mc].revents & (POLLIN | POLLHUP | POLLERR)) read_monitor_client();
-    if (at_sup >= 0 && supervisor >= 0 && fds[at_sup].revents & POLLOUT && q_flush(supervisor, &to_supervisor) < 0) { close_fd(&supervisor); q_free(&to_supervisor); }
-    if (at_sup >= 0 && supervisor >= 0 && fds[at_sup].revents & (POLLIN | POLLHUP | POLLERR)) read_supervisor();
+    if (at_sup >= 0 && keeper >= 0 && fds[at_sup].revents & POLLOUT && q_flush(keeper, &to_keeper) < 0) { close_fd(&keeper); q_free(&to_keeper); }
+    if (at_sup >= 0 && keeper >= 0 && fds[at_sup].revents & (POLLIN | POLLHUP | POLLERR)) read_keeper();
     if (at_lc >= 0 && listen_console >= 0 && fds[at_lc].revents) accept_viewer();
     if (at_lm >= 0 && listen_monitor >= 0 && fds[at_lm].revents) accept_monitor();
-    if (at_lh >= 0 && listen_holder >= 0 && fds[at_lh].revents) accept_supervisor();
+    if (at_lh >= 0 && listen_holder >= 0 && fds[at_lh].revents) accept_keeper();
   }
 
-  // The record is ours unless the supervisor said "done": it then wrote it itself.
-  if (!supervisor_done) write_last_run();
+  // The record is ours unless the keeper said "done": it then wrote it itself.
+  if (!keeper_done) write_last_run();
   close_fd(&listen_holder);
   close_fd(&serial_log_fd), close_fd(&qemu_log_fd);
   remove_run_dir();
   release_lock();
-  // Closed last: its end tells the supervisor that the lock and the run folder are gone.
-  if (supervisor >= 0) q_flush(supervisor, &to_supervisor);
-  close_fd(&supervisor);
+  // Closed last: its end tells the keeper that the lock and the run folder are gone.
+  if (keeper >= 0) q_flush(keeper, &to_keeper);
+  close_fd(&keeper);
   return 0;
 }

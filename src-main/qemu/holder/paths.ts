@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Where a VM's holder (hangar-holder.c, QEMU's parent for the life of a VM) is, and the files
-// it makes in the VM's run folder. Only Node built-ins: the supervisor reads this before
+// it makes in the VM's run folder. Only Node built-ins: the keeper reads this before
 // anything else.
 
 export const HOLDER_BINARY_NAME = 'hangar-holder';
@@ -16,7 +16,7 @@ export interface HolderFiles {
   console: string;
   /** A byte relay to QEMU's QMP monitor, one client at a time, whole lines only. */
   monitor: string;
-  /** The supervisor's line: "hello", "log-stopped", "exit", answered with "done". */
+  /** The keeper's line: "hello", "log-stopped", "exit", answered with "done". */
   control: string;
 }
 

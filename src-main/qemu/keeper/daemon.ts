@@ -10,11 +10,12 @@ import { KeptVm } from './keeper';
 import { KeeperDaemonRequest, keeperDaemonFiles, type StartReport } from './protocol';
 
 // The keeper: one per user, started on demand by the first Hangar process that needs it (as
-// libvirt's session daemon is), gone once no VM runs and nobody has asked anything for a
-// while. It keeps every running VM (keeper.ts); it is nobody's parent that matters, so its
+// libvirt's session daemon is), gone once nobody has been connected for a while, even with
+// VMs running: it only interprets for Hangar processes (state, QMP, save), and the holders
+// keep the VMs and record how their runs end without it. It keeps every running VM (keeper.ts); it is nobody's parent that matters, so its
 // own death loses nothing: the holders keep QEMU, and the next keeper reattaches to them.
 
-/** How long an idle keeper waits for another request before it ends. */
+/** How long a keeper nobody is connected to waits before it ends. */
 export const IDLE_MS = 10_000;
 
 export interface KeeperDaemon {
@@ -49,7 +50,8 @@ async function bindOnce(socketFile: string, onConnection: (socket: net.Socket) =
 export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string, onListening: (serving: boolean) => void = () => {}): Promise<KeeperDaemon> {
   const files = keeperDaemonFiles(runtimeRoot);
   const kept = new Map<string, Promise<void>>();
-  let connections = 0;
+  /** What keeps the keeper: connections (keeper.sock, every VM's control.sock), starts and rescans under way. */
+  let holds = 0;
   let idleTimer: NodeJS.Timeout | null = null;
   let endDaemon: () => void = () => {};
   const ended = new Promise<void>((resolve) => {
@@ -59,14 +61,27 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
   const checkIdle = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = null;
-    if (kept.size > 0 || connections > 0) return;
+    if (holds > 0) return;
     idleTimer = setTimeout(() => {
-      if (kept.size > 0 || connections > 0) return;
+      if (holds > 0) return;
       server?.close();
       // Our files go only while they are ours: a successor may have bound the name already.
       void fs.readFile(files.pid, 'utf8').then((pid) => (Number(pid) === process.pid ? fs.rm(files.pid, { force: true }) : undefined), () => {}).finally(endDaemon);
     }, IDLE_MS);
     idleTimer.unref?.();
+  };
+
+  const hold = (): (() => void) => {
+    holds++;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      holds--;
+      checkIdle();
+    };
   };
 
   const keep = (vmId: string, running: Promise<void>): void => {
@@ -81,6 +96,7 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
   let scanning: Promise<void> | null = null;
   const rescan = (): Promise<void> => (scanning ??= scanOnce().finally(() => (scanning = null)));
   const scanOnce = async (): Promise<void> => {
+    const release = hold();
     const names = await fs.readdir(runtimeRoot).catch(() => [] as string[]);
     await Promise.all(
       names.map(async (name) => {
@@ -89,12 +105,12 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
         const holderPid = Number((await fs.readFile(holderFiles(runDir).pid, 'utf8').catch(() => '')).trim());
         if (!isProcessAlive(holderPid)) return;
         trace(`keeper: reattaching ${name}`);
-        const vm = await KeptVm.reattach(runDir);
+        const vm = await KeptVm.reattach(runDir, hold);
         trace(`keeper: reattached ${name}: ${vm !== null}`);
         if (vm && !kept.has(name)) keep(name, vm.keepUntilEnd());
       }),
     );
-    checkIdle();
+    release();
   };
 
   const start = (runDir: string, answer: (report: StartReport) => void): void => {
@@ -107,17 +123,19 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
       answer({ type: 'failed', code: 'VM_RUNNING', message: 'This VM is running already.', log: [] });
       return;
     }
-    keep(vmId, KeptVm.start(runDir, holderBinary, answer));
+    const release = hold();
+    keep(
+      vmId,
+      KeptVm.start(runDir, holderBinary, hold, (report) => {
+        release();
+        answer(report);
+      }),
+    );
   };
 
   const serve = (client: net.Socket): void => {
-    connections++;
-    if (idleTimer) clearTimeout(idleTimer);
     client.on('error', () => {});
-    client.once('close', () => {
-      connections--;
-      checkIdle();
-    });
+    client.once('close', hold());
     const reply = (message: unknown): void => {
       if (!client.destroyed) client.write(JSON.stringify(message) + '\n');
     };

@@ -98,6 +98,8 @@ export class KeptVm {
     private readonly link: HolderLink,
     private readonly qmp: QmpClient,
     private readonly startedAt: string,
+    /** Keeps the keeper running while a client is connected (daemon.ts); released when it goes. */
+    private readonly hold: () => () => void,
   ) {
     this.exited = new Promise((resolve) => {
       if (link.exit) resolve(link.exit);
@@ -121,7 +123,7 @@ export class KeptVm {
    * Starts a VM from the launch file in its run folder and keeps it. `report` hears once
    * whether QEMU runs; the promise settles when the run has ended and is recorded.
    */
-  static async start(runDir: string, holderBinary: string, report: (message: StartReport) => void): Promise<void> {
+  static async start(runDir: string, holderBinary: string, hold: () => () => void, report: (message: StartReport) => void): Promise<void> {
     const fail = (code: string, message: string, log: string[] = []): void => report({ type: 'failed', code, message, log });
     let spec: LaunchSpec;
     try {
@@ -186,7 +188,7 @@ export class KeptVm {
       // QEMU greets once its main loop runs; a QEMU that dies first ends the wait with its exit.
       const qmp = await Promise.race([QmpClient.over(await connect(files.monitor), 60_000), ended]);
       trace('keeper: QMP connected');
-      kept = new KeptVm(spec, link, qmp, startedAt);
+      kept = new KeptVm(spec, link, qmp, startedAt, hold);
       kept.swtpm = swtpm;
       // A saved VM: QEMU waits (-incoming defer) for its state before anyone may see it.
       if (spec.restore) await restoreVmState({ qmp, qemuEnded: kept.exited.then(() => {}) }, { socket: keeperFiles(runDir).state, files: layout, resume: spec.restore.resume });
@@ -244,7 +246,7 @@ export class KeptVm {
    * Keeps a VM whose holder runs without a keeper (the previous keeper died): null when the
    * folder has no live holder, or another keeper has it.
    */
-  static async reattach(runDir: string): Promise<KeptVm | null> {
+  static async reattach(runDir: string, hold: () => () => void): Promise<KeptVm | null> {
     const files = holderFiles(runDir);
     let link: HolderLink | null = null;
     try {
@@ -252,7 +254,7 @@ export class KeptVm {
       link = await HolderLink.connect(files.control);
       const qmp = QmpClient.attached(await connect(files.monitor));
       const startedAt = (await fs.stat(files.pid)).mtime.toISOString();
-      const kept = new KeptVm(spec, link, qmp, startedAt);
+      const kept = new KeptVm(spec, link, qmp, startedAt, hold);
       // What the previous keeper knew is gone; QEMU says where the VM is now.
       const status = await Promise.race([qmp.execute<{ status: string }>('query-status'), sleep(10_000).then(() => Promise.reject(new Error('QEMU did not answer.')))]);
       kept.feed({ type: 'status', status: status.status });
@@ -278,6 +280,8 @@ export class KeptVm {
       await this.hangUp();
       return;
     }
+    // Recording the end is work under way: the keeper stays until the holder is told done.
+    const release = this.hold();
     // Give the last QMP events a moment to arrive before judging.
     await sleep(50);
     // Not feed(): the final state is announced only after the holder has cleaned up (below).
@@ -297,6 +301,7 @@ export class KeptVm {
     // for a client that hears it (it can start it again at once).
     this.link.done();
     await this.link.closed;
+    release();
     this.server?.close();
     trace(`keeper: ${this.spec.vmId} holder gone, ${this.controlClients.size} clients hear ${this.tracker.state}`);
     this.broadcast({ type: 'state', state: this.tracker.state, problem });
@@ -337,8 +342,13 @@ export class KeptVm {
   }
 
   private async serveControl(client: net.Socket): Promise<void> {
-    client.on('error', () => this.controlClients.delete(client));
-    client.on('close', () => this.controlClients.delete(client));
+    const release = this.hold();
+    const gone = (): void => {
+      this.controlClients.delete(client);
+      release();
+    };
+    client.on('error', gone);
+    client.on('close', gone);
     const hello: KeeperMessage = {
       type: 'hello',
       vmId: this.spec.vmId,
