@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { lineReader } from '../util/json-lines';
+import { connectSocket } from '../util/connect-socket';
 
 // A QMP client: the greeting, capability negotiation, commands matched to their replies by
 // id, and events delivered as they come. Events can arrive before the reply to the command
@@ -51,15 +52,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
 
   /** Connects to a QMP socket and negotiates capabilities. */
   static async connect(socketPath: string, timeoutMs = 10_000): Promise<QmpClient> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const candidate = net.createConnection(socketPath);
-      candidate.once('connect', () => {
-        candidate.off('error', reject);
-        resolve(candidate);
-      });
-      candidate.once('error', reject);
-    });
-    return QmpClient.over(socket, timeoutMs);
+    return QmpClient.over(await connectSocket(socketPath), timeoutMs);
   }
 
   /** Speaks QMP over a socket already connected to QEMU's monitor (one handed to QEMU at its start). */

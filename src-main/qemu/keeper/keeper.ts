@@ -7,6 +7,7 @@ import { vmLayout } from '../../vms/layout';
 import { acquireLock, type VmLock } from '../../vms/lock';
 import { isProcessAlive, processArgv } from '../../util/process';
 import { lineReader } from '../../util/json-lines';
+import { connectSocket } from '../../util/connect-socket';
 import { qemuProcessName } from '../process-name';
 import { writeLastRun } from '../../vms/run-record';
 import { QmpClient, QmpError } from '../qmp';
@@ -28,17 +29,6 @@ import { trace } from '../../util/trace';
 const LOG_TAIL_LINES = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function connect(file: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.createConnection(file);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
 
 function listen(file: string, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -186,7 +176,7 @@ export class KeptVm {
       const ended = new Promise<never>((_, reject) => (link as HolderLink).once('exit', () => reject(new Error('QEMU ended as it started.'))));
       ended.catch(() => {});
       // QEMU greets once its main loop runs; a QEMU that dies first ends the wait with its exit.
-      const qmp = await Promise.race([QmpClient.over(await connect(files.monitor), 60_000), ended]);
+      const qmp = await Promise.race([QmpClient.over(await connectSocket(files.monitor), 60_000), ended]);
       trace('keeper: QMP connected');
       kept = new KeptVm(spec, link, qmp, startedAt, hold);
       kept.swtpm = swtpm;
@@ -252,7 +242,7 @@ export class KeptVm {
     try {
       const spec = await readLaunchSpec(runDir);
       link = await HolderLink.connect(files.control);
-      const qmp = QmpClient.attached(await connect(files.monitor));
+      const qmp = QmpClient.attached(await connectSocket(files.monitor));
       const startedAt = (await fs.stat(files.pid)).mtime.toISOString();
       const kept = new KeptVm(spec, link, qmp, startedAt, hold);
       // What the previous keeper knew is gone; QEMU says where the VM is now.

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectSocket } from '../../util/connect-socket';
 
 // Reaching the keeper (one per user, keeper/daemon.ts): connect to keeper.sock, and when no
 // keeper answers, start one, detached, and wait for its word. `hangar start` wakes it first
@@ -48,23 +49,12 @@ export function wakeKeeper(runtimeRoot: string, entry = findKeeperEntry()): void
   waking = { root: runtimeRoot, word: spawnKeeper(entry, runtimeRoot) };
 }
 
-function connectOnce(file: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.createConnection(file);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
-
 /** A connection to the keeper, started when none answers. Rejects with its words when it cannot start. */
 export async function connectKeeper(runtimeRoot: string, entry = findKeeperEntry()): Promise<net.Socket> {
   const file = keeperSocket(runtimeRoot);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await connectOnce(file);
+      return await connectSocket(file);
     } catch {
       // none answers (yet)
     }
@@ -76,5 +66,5 @@ export async function connectKeeper(runtimeRoot: string, entry = findKeeperEntry
     waking = null;
     if (word.startsWith('failed')) throw new Error(`The VM keeper could not start: ${word.slice('failed '.length)}`);
   }
-  return connectOnce(file);
+  return connectSocket(file);
 }
