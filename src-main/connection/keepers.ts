@@ -4,8 +4,7 @@ import path from 'node:path';
 import { VmId } from '../../src-shared/vm';
 import { KeeperClient } from '../qemu/keeper/client';
 import { keeperFiles } from '../qemu/keeper/protocol';
-import { inspectRunFolder, rescanKeeper, runningQemu } from '../qemu/supervisor';
-import { holderFiles } from '../qemu/holder/paths';
+import { hasFolderOwner, inspectRunFolder, rescanKeeper, runningQemu } from '../qemu/supervisor';
 import { watchFolder } from './library-cache';
 
 // The keepers of the running VMs, as this process is connected to them: one client per VM
@@ -127,8 +126,7 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
     for (let attempt = 0; attempt < 50 && !this.closed; attempt++) {
       const client = await this.attach(id, { fresh: true });
       if (client) return client;
-      const pidFile = await fs.stat(holderFiles(this.runDir(id)).pid).catch(() => null);
-      if (!pidFile || this.orphans.has(id)) return null;
+      if (!(await hasFolderOwner(this.runDir(id))) || this.orphans.has(id)) return null;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return null;

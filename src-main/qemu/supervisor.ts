@@ -115,33 +115,52 @@ export async function runningQemu(runDir: string, vmId: string): Promise<number 
   return qemuPid !== null && qemuProcessName((await processArgv(qemuPid)) ?? []) === `hangar-${vmId}` ? qemuPid : null;
 }
 
+/**
+ * Hangar before the keeper/holder split ran one Node keeper per VM, QEMU's parent, with its
+ * pid in the run folder's keeper.pid and the same control.sock protocol (its hello names
+ * only that pid). A VM it still runs after an upgrade is served by it as before.
+ */
+const LEGACY_KEEPER_PID = 'keeper.pid';
+
+/** The process answering for a run folder: its holder, or an earlier release's per-VM keeper. */
+async function folderOwner(runDir: string): Promise<{ file: string; pid: number | null; legacy: boolean } | null> {
+  for (const [file, legacy] of [[holderFiles(runDir).pid, false], [path.join(runDir, LEGACY_KEEPER_PID), true]] as const) {
+    if (await fs.stat(file).then(() => true, () => false)) return { file, pid: await livePid(file), legacy };
+  }
+  return null;
+}
+
 /** What is behind a VM's run folder: its keeper (connected), an orphaned QEMU, or nothing (then cleaned). */
 export async function inspectRunFolder(runDir: string, vmId: string): Promise<RunFolder> {
   const files = keeperFiles(runDir);
-  const holder = holderFiles(runDir);
-  const hasPidFile = await fs.stat(holder.pid).then(() => true, () => false);
-  const holderPid = await livePid(holder.pid);
-  if (holderPid !== null) {
+  const owner = await folderOwner(runDir);
+  if (owner?.pid) {
     try {
       const client = await KeeperClient.connect(files.control);
-      if (client.hello.vmId === vmId && client.hello.holderPid === holderPid) return { kind: 'keeper', client };
+      const answersFor = owner.legacy ? client.hello.keeperPid : client.hello.holderPid;
+      if (client.hello.vmId === vmId && answersFor === owner.pid) return { kind: 'keeper', client };
       client.close();
     } catch {
       // Still starting up; or its keeper died, and the VM runs on under its holder.
-      const holderSince = await fs.stat(holder.pid).catch(() => null);
-      if (holderSince && Date.now() - holderSince.mtimeMs > 1000) return { kind: 'unkept' };
+      const since = await fs.stat(owner.file).catch(() => null);
+      if (!owner.legacy && since && Date.now() - since.mtimeMs > 1000) return { kind: 'unkept' };
     }
     return { kind: 'busy' };
   }
   const launched = await fs.stat(files.launch).catch(() => null);
-  if (!launched && !hasPidFile) return { kind: 'none', stale: false };
+  if (!launched && !owner) return { kind: 'none', stale: false };
   // A VM being started right now has no holder yet: leave young folders alone.
-  if (!hasPidFile && Date.now() - launched!.mtimeMs < 30_000) return { kind: 'busy' };
+  if (!owner && Date.now() - launched!.mtimeMs < 30_000) return { kind: 'busy' };
   const qemuPid = await runningQemu(runDir, vmId);
   if (qemuPid !== null) return { kind: 'orphan', qemuPid };
   // The holder was killed, or the machine restarted: nothing runs, the files are stale.
   await fs.rm(runDir, { recursive: true, force: true });
   return { kind: 'none', stale: true, launchedAt: launched?.mtimeMs ?? 0 };
+}
+
+/** Whether anything answers for the run folder yet or still (a holder, or an earlier release's keeper): a pid file is there. */
+export async function hasFolderOwner(runDir: string): Promise<boolean> {
+  return (await folderOwner(runDir)) !== null;
 }
 
 /** Ends a QEMU whose keeper is gone, then removes its run folder. */

@@ -1,5 +1,6 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKeeperEntry } from '../../src-main/qemu/keeper/wake';
@@ -132,4 +133,45 @@ describe('the keeper', () => {
     await expect.poll(() => isProcessAlive(keeper), { timeout: IDLE_MS + 10_000, interval: 250 }).toBe(false);
     expect((await fs.readdir(runRoot)).filter((name) => name.startsWith('keeper'))).toEqual([]);
   }, IDLE_MS + 60_000);
+});
+
+describe('after an upgrade', () => {
+  it("a VM run by an earlier release's per-VM keeper is seen running, and a stop reaches that keeper", async () => {
+    const service = sandbox.service();
+    await call(service, 'createVm', { name: 'Upgraded', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
+    service.close();
+    // A stand-in for the earlier release's keeper (its code is not in this tree): its run
+    // folder (keeper.pid, launch.json, control.sock) and its control protocol as that release
+    // spoke it (the hello names only keeperPid); it answers itself and records what it is asked.
+    const runDir = path.join(runRoot, 'upgraded');
+    await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
+    await fs.writeFile(path.join(runDir, 'keeper.pid'), `${process.pid}\n`);
+    await fs.writeFile(path.join(runDir, 'launch.json'), '{}');
+    const asked: string[] = [];
+    const server = net.createServer((client) => {
+      const hello = { type: 'hello', vmId: 'upgraded', keeperPid: process.pid, qemuPid: process.pid, state: 'running', problem: null, startedAt: new Date().toISOString(), accelerator: 'tcg', argv: ['/usr/bin/qemu-system-x86_64'] };
+      client.write(JSON.stringify(hello) + '\n');
+      let text = '';
+      client.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk;
+        for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n')) {
+          const request = JSON.parse(text.slice(0, end)) as { id: number; execute: string };
+          text = text.slice(end + 1);
+          asked.push(request.execute);
+          client.write(JSON.stringify({ type: 'reply', id: request.id, ok: true, value: request.execute === 'query-status' ? { status: 'running' } : {} }) + '\n');
+          if (request.execute === 'system_powerdown') client.write(JSON.stringify({ type: 'state', state: 'shutting-down', problem: null }) + '\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(path.join(runDir, 'control.sock'), resolve));
+    try {
+      const fresh = sandbox.service();
+      expect((await call(fresh, 'getVm', { vm: 'upgraded' })).summary).toMatchObject({ state: 'running', pid: process.pid, orphaned: false });
+      expect((await call(fresh, 'stopVm', { vm: 'upgraded' })).state).toBe('shutting-down');
+      expect(asked).toContain('system_powerdown');
+      fresh.close();
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 });

@@ -56,8 +56,8 @@ export type StartReport = z.infer<typeof StartReport>;
 export const KeeperHello = z.strictObject({
   type: z.literal('hello'),
   vmId: VmId,
-  /** The VM's holder (QEMU's parent), and the keeper answering. */
-  holderPid: z.number().int(),
+  /** The VM's holder (QEMU's parent), and the keeper answering. An earlier release's per-VM keeper was QEMU's parent itself and sends only keeperPid. */
+  holderPid: z.number().int().optional(),
   keeperPid: z.number().int(),
   qemuPid: z.number().int(),
   state: VmState,
