@@ -297,7 +297,7 @@ describe('peer benchmarks', () => {
       vms: MEMORY_VMS,
       guest: '128 MiB, 1 vCPU, no disk, no ISO (only needs to run)',
       qemu_excluded: true,
-      hangar: { processes: 'one keeper (Node) for all VMs + one holder (C) per VM; the keeper ends when no VM runs', zero_vms: { rssMiB: 0, pssMiB: 0, processes: 0 }, with_10_vms: hangar10, keeper: keeperAlone, holders, with_10_vms_no_hangar_process_connected: unwatched },
+      hangar: { processes: 'one keeper (Node) for all VMs + one holder (C) per VM; the keeper ends 10 s after no Hangar process is connected', zero_vms: { rssMiB: 0, pssMiB: 0, processes: 0 }, with_10_vms: hangar10, keeper: keeperAlone, holders, with_10_vms_no_hangar_process_connected: unwatched },
       libvirt: libvirtFigures,
     };
     await record('peers', figures);

@@ -75,19 +75,21 @@ export class KeeperRegistry extends EventEmitter<KeeperEvents> {
   }
 
   /** One rescan at a time for all of this process's attempts (keeper/daemon.ts reattaches every unkept VM). */
-  private rescanning: Promise<void> | null = null;
+  private rescanning: Promise<string[]> | null = null;
 
   private async attachNow(id: string): Promise<KeeperClient | null> {
     if (this.closed) return null;
     let found = await inspectRunFolder(this.runDir(id), id);
     if (found.kind === 'unkept') {
-      // The keeper died and its VMs run on: a keeper (started now if none runs) takes them up again.
-      this.rescanning ??= rescanKeeper(this.runtimeRoot).catch(() => {}).finally(() => (this.rescanning = null));
-      await this.rescanning;
+      // Its keeper is starting it, or died and its VMs run on: a keeper (started now if none
+      // runs) takes them up again and says which VMs it keeps.
+      this.rescanning ??= rescanKeeper(this.runtimeRoot).catch(() => [] as string[]).finally(() => (this.rescanning = null));
+      const kept = await this.rescanning;
       found = this.closed ? { kind: 'busy' } : await inspectRunFolder(this.runDir(id), id);
-      // No keeper could take it up (its QEMU does not answer): it runs unsupervised, as an orphan does.
       if (found.kind === 'unkept') {
-        const qemuPid = await runningQemu(this.runDir(id), id);
+        // Kept but not answering yet (a start under way), or no keeper could take it up (its
+        // QEMU does not answer): then it runs unsupervised, as an orphan does.
+        const qemuPid = kept.includes(id) ? null : await runningQemu(this.runDir(id), id);
         found = qemuPid === null ? { kind: 'busy' } : { kind: 'orphan', qemuPid };
       }
     }

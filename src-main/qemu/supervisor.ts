@@ -9,7 +9,7 @@ import { qemuProcessName } from './process-name';
 
 export { qemuProcessName } from './process-name';
 import { KeeperClient } from './keeper/client';
-import { keeperFiles, StartReport, type LaunchSpec } from './keeper/protocol';
+import { keeperFiles, RescanReply, StartReport, type LaunchSpec } from './keeper/protocol';
 import { connectKeeper, findKeeperEntry } from './keeper/wake';
 import { holderFiles } from './holder/paths';
 import { lineReader } from '../util/json-lines';
@@ -80,23 +80,41 @@ export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry()): Pro
   return { holderPid: report.holderPid, qemuPid: report.qemuPid };
 }
 
-/** Asks the keeper (started now if none runs) to keep the VMs whose holder runs unkept; resolves when it has looked. */
-export async function rescanKeeper(runtimeRoot: string, entry = findKeeperEntry()): Promise<void> {
+/**
+ * Asks the keeper (started now if none runs) to keep the VMs whose holder runs unkept;
+ * resolves, once it has looked, with the ids of every VM it keeps (starting ones too).
+ */
+export async function rescanKeeper(runtimeRoot: string, entry = findKeeperEntry()): Promise<string[]> {
   const socket = await connectKeeper(runtimeRoot, entry ?? undefined);
-  await new Promise<void>((resolve) => {
-    socket.on('error', () => resolve());
-    socket.once('data', () => resolve());
-    socket.once('close', () => resolve());
-    socket.write(JSON.stringify({ type: 'rescan' }) + '\n');
-  });
-  socket.destroy();
+  try {
+    return await new Promise<string[]>((resolve) => {
+      socket.on('error', () => resolve([]));
+      socket.once('close', () => resolve([]));
+      socket.setEncoding('utf8').on(
+        'data',
+        lineReader((line) => {
+          const answer = RescanReply.safeParse((() => {
+            try {
+              return JSON.parse(line);
+            } catch {
+              return null;
+            }
+          })());
+          resolve(answer.success ? answer.data.kept : []);
+        }),
+      );
+      socket.write(JSON.stringify({ type: 'rescan' }) + '\n');
+    });
+  } finally {
+    socket.destroy();
+  }
 }
 
 export type RunFolder =
   | { kind: 'keeper'; client: KeeperClient }
   /** A keeper is being started, or is not answering yet: leave it alone. */
   | { kind: 'busy' }
-  /** QEMU runs under its holder, but no keeper answers for it (the keeper died): ask for a rescan. */
+  /** QEMU runs under its holder, but no keeper answers for it (yet: a start under way; or the keeper died): ask for a rescan. */
   | { kind: 'unkept' }
   /** The keeper died but its QEMU runs on, unsupervised (only a forced stop can end it cleanly). */
   | { kind: 'orphan'; qemuPid: number }
@@ -141,9 +159,9 @@ export async function inspectRunFolder(runDir: string, vmId: string): Promise<Ru
       if (client.hello.vmId === vmId && answersFor === owner.pid) return { kind: 'keeper', client };
       client.close();
     } catch {
-      // Still starting up; or its keeper died, and the VM runs on under its holder.
-      const since = await fs.stat(owner.file).catch(() => null);
-      if (!owner.legacy && since && Date.now() - since.mtimeMs > 1000) return { kind: 'unkept' };
+      // Still starting up; or its keeper died, and the VM runs on under its holder (the
+      // caller asks the keeper, which knows which).
+      if (!owner.legacy) return { kind: 'unkept' };
     }
     return { kind: 'busy' };
   }

@@ -135,6 +135,24 @@ describe('the keeper', () => {
   }, IDLE_MS + 60_000);
 });
 
+describe('a keeper asked to end (SIGTERM, a logout)', () => {
+  it('goes at once leaving no socket or pid file, and its VMs run on to be taken up by the next', async () => {
+    const service = sandbox.service();
+    await call(service, 'createVm', { name: 'Termed', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
+    const started = await call(service, 'startVm', { vm: 'termed' });
+    service.close();
+    const keeper = await keeperPid();
+    process.kill(keeper, 'SIGTERM');
+    await expect.poll(() => isProcessAlive(keeper), { timeout: 10_000 }).toBe(false);
+    expect((await fs.readdir(runRoot)).filter((name) => name.startsWith('keeper'))).toEqual([]);
+    expect(qemuPidsFor('termed')).toEqual([started.pid]);
+    const fresh = sandbox.service();
+    expect((await call(fresh, 'getVm', { vm: 'termed' })).summary).toMatchObject({ state: 'running', pid: started.pid, problem: null });
+    await call(fresh, 'stopVm', { vm: 'termed', force: true, waitSeconds: 20 });
+    fresh.close();
+  }, 60_000);
+});
+
 describe('after an upgrade', () => {
   it("a VM run by an earlier release's per-VM keeper is seen running, and a stop reaches that keeper", async () => {
     const service = sandbox.service();

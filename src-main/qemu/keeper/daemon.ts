@@ -7,7 +7,7 @@ import { trace } from '../../util/trace';
 import { isProcessAlive } from '../../util/process';
 import { holderFiles } from '../holder/paths';
 import { KeptVm } from './keeper';
-import { KeeperDaemonRequest, keeperDaemonFiles, type StartReport } from './protocol';
+import { KeeperDaemonRequest, keeperDaemonFiles, type RescanReply, type StartReport } from './protocol';
 
 // The keeper: one per user, started on demand by the first Hangar process that needs it (as
 // libvirt's session daemon is), gone once nobody has been connected for a while, even with
@@ -21,6 +21,8 @@ export const IDLE_MS = 10_000;
 export interface KeeperDaemon {
   /** Settles when the keeper has ended (idle, or told to). */
   ended: Promise<void>;
+  /** Ends it now (a signal): its socket and pid file go, the VMs run on under their holders. */
+  stop(): void;
 }
 
 /** Binds keeper.sock, unless another keeper answers there: then null (that one serves). */
@@ -58,15 +60,21 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
     endDaemon = resolve;
   });
 
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    server?.close();
+    // Our files go only while they are ours: a successor may have bound the name already.
+    void fs.readFile(files.pid, 'utf8').then((pid) => (Number(pid) === process.pid ? fs.rm(files.pid, { force: true }) : undefined), () => {}).finally(endDaemon);
+  };
+
   const checkIdle = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = null;
     if (holds > 0) return;
     idleTimer = setTimeout(() => {
-      if (holds > 0) return;
-      server?.close();
-      // Our files go only while they are ours: a successor may have bound the name already.
-      void fs.readFile(files.pid, 'utf8').then((pid) => (Number(pid) === process.pid ? fs.rm(files.pid, { force: true }) : undefined), () => {}).finally(endDaemon);
+      if (holds === 0) stop();
     }, IDLE_MS);
     idleTimer.unref?.();
   };
@@ -104,7 +112,6 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
         const runDir = path.join(runtimeRoot, name);
         const holderPid = Number((await fs.readFile(holderFiles(runDir).pid, 'utf8').catch(() => '')).trim());
         if (!isProcessAlive(holderPid)) return;
-        trace(`keeper: reattaching ${name}`);
         const vm = await KeptVm.reattach(runDir, hold);
         trace(`keeper: reattached ${name}: ${vm !== null}`);
         if (vm && !kept.has(name)) keep(name, vm.keepUntilEnd());
@@ -151,7 +158,7 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
             return;
           }
           if (request.type === 'start') start(path.resolve(request.runDir), reply);
-          else void rescan().then(() => reply({ type: 'done' }));
+          else void rescan().then(() => reply({ type: 'done', kept: [...kept.keys()] } satisfies RescanReply));
         },
         { maxLine: 64 * 1024, onOverflow: () => client.destroy() },
       ),
@@ -160,8 +167,8 @@ export async function runKeeperDaemon(runtimeRoot: string, holderBinary: string,
 
   const server = await bindOnce(files.socket, serve);
   onListening(server !== null);
-  if (!server) return { ended: Promise.resolve() };
+  if (!server) return { ended: Promise.resolve(), stop: () => {} };
   await fs.writeFile(files.pid, `${process.pid}\n`, { mode: 0o600 });
   await rescan();
-  return { ended };
+  return { ended, stop };
 }

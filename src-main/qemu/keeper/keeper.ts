@@ -261,7 +261,6 @@ export class KeptVm {
   /** Follows the VM until QEMU has ended, its end is recorded and the holder has cleaned up. */
   async keepUntilEnd(): Promise<void> {
     const ended = await Promise.race([this.exited, this.link.closed.then(() => null)]);
-    trace(`keeper: ${this.spec.vmId} ended ${JSON.stringify(ended)}`);
     if (ended === null) {
       // The holder was killed: QEMU runs on unsupervised (an orphan), or ended unrecorded.
       // Hang up: every client looks at the run folder again and finds out which.
@@ -284,7 +283,6 @@ export class KeptVm {
       exitCode: ended.code,
       signal: ended.signal,
     });
-    trace(`keeper: ${this.spec.vmId} recorded`);
     this.swtpm?.kill('SIGTERM');
     this.qmp.close();
     // The holder removes the run folder and the lock, then goes: only then is the VM stopped
@@ -293,7 +291,6 @@ export class KeptVm {
     await this.link.closed;
     release();
     this.server?.close();
-    trace(`keeper: ${this.spec.vmId} holder gone, ${this.controlClients.size} clients hear ${this.tracker.state}`);
     this.broadcast({ type: 'state', state: this.tracker.state, problem });
     await this.hangUp();
   }

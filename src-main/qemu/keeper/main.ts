@@ -31,5 +31,8 @@ process.umask(0o077);
 // Logging out ends the holders by their own signal; the keeper just goes (nothing is lost).
 process.on('SIGHUP', () => {});
 const daemon = await runKeeperDaemon(await runtimeRoot({ HANGAR_RUNTIME_DIR: root }), holder, (serving) => say(serving ? 'serving' : 'other'));
+// Asked to end: leave no socket behind, so the next Hangar process starts a keeper at once
+// instead of first trying a socket nobody listens on.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => daemon.stop());
 await daemon.ended;
 process.exit(0);

@@ -4,7 +4,7 @@ import { ErrorCode } from '../../../src-shared/errors';
 import { Accelerator } from '../../../src-shared/host';
 import { VmId, VmProblem, VmState } from '../../../src-shared/vm';
 import { HOTPLUG_COMMANDS } from '../hotplug';
-import { keeperSocket } from './wake';
+import { keeperPidFile, keeperSocket } from './wake';
 
 // One keeper per user (a Node process started on demand, qemu/keeper/daemon.ts) keeps every
 // running VM; under it, each VM has a holder (qemu/holder/, in C), QEMU's parent, which owns
@@ -210,13 +210,17 @@ export type SaveReply = z.infer<typeof SaveReply>;
 export const KeeperDaemonRequest = z.discriminatedUnion('type', [
   /** Start the VM whose launch.json waits in this run folder; answered by a StartReport. */
   z.strictObject({ type: z.literal('start'), runDir: z.string().max(4096).refine((dir) => path.isAbsolute(dir)) }),
-  /** Look for VMs whose holder runs unkept (after a keeper's crash) and keep them; answered by {"type":"done"}. */
+  /** Look for VMs whose holder runs unkept (after a keeper's crash) and keep them; answered by a RescanReply. */
   z.strictObject({ type: z.literal('rescan') }),
 ]);
 export type KeeperDaemonRequest = z.infer<typeof KeeperDaemonRequest>;
 
+/** The VMs the keeper keeps once it has looked (starting ones too: their control.sock may not listen yet). */
+export const RescanReply = z.strictObject({ type: z.literal('done'), kept: z.array(VmId).max(10_000) });
+export type RescanReply = z.infer<typeof RescanReply>;
+
 /** The keeper's files in the runtime folder: its socket, and its pid (who to ask, who to blame). */
 export const keeperDaemonFiles = (runtimeRoot: string) => ({
   socket: keeperSocket(runtimeRoot),
-  pid: path.join(runtimeRoot, 'keeper.pid'),
+  pid: keeperPidFile(runtimeRoot),
 });

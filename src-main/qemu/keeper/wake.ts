@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ export function findKeeperEntry(): string | null {
 }
 
 export const keeperSocket = (runtimeRoot: string): string => path.join(runtimeRoot, 'keeper.sock');
+export const keeperPidFile = (runtimeRoot: string): string => path.join(runtimeRoot, 'keeper.pid');
 
 /** A keeper being started by this process: its first word ("serving", "other" or "failed ..."). */
 let waking: { root: string; word: Promise<string> } | null = null;
@@ -43,9 +44,20 @@ function spawnKeeper(entry: string, runtimeRoot: string): Promise<string> {
   });
 }
 
-/** Starts a keeper now unless one seems to listen already; the start's word is awaited by connectKeeper. */
+/** Whether a keeper seems to run for this runtime folder: its socket is there and its pid lives (a killed keeper leaves both). */
+function keeperSeemsAlive(runtimeRoot: string): boolean {
+  if (!existsSync(keeperSocket(runtimeRoot))) return false;
+  try {
+    process.kill(Number(readFileSync(keeperPidFile(runtimeRoot), 'utf8').trim()) || -1, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Starts a keeper now unless one seems to run already; the start's word is awaited by connectKeeper. */
 export function wakeKeeper(runtimeRoot: string, entry = findKeeperEntry()): void {
-  if (!entry || existsSync(keeperSocket(runtimeRoot)) || waking?.root === runtimeRoot) return;
+  if (!entry || waking?.root === runtimeRoot || keeperSeemsAlive(runtimeRoot)) return;
   waking = { root: runtimeRoot, word: spawnKeeper(entry, runtimeRoot) };
 }
 
