@@ -16,6 +16,7 @@ import { runPaths } from '../argv';
 import { initialTracker, track, type Tracker, type TrackerInput } from '../vm-state';
 import { holderFiles } from '../holder/paths';
 import { HolderLink, type QemuExit } from './holder-link';
+import { spawnHolder } from './holder-start';
 import { readRunLogs } from './run-logs';
 import { KeeperRequest, LaunchSpec, keeperFiles, qmpArgumentsProblem, type KeeperMessage, type SaveReply, type StartReport } from './protocol';
 import { RestoreFailure, restoreVmState, saveVmState } from './save-restore';
@@ -45,31 +46,6 @@ async function readLaunchSpec(runDir: string): Promise<LaunchSpec> {
   const spec = LaunchSpec.parse(JSON.parse(await fs.readFile(keeperFiles(runDir).launch, 'utf8')));
   if (spec.runDir !== runDir) throw new Error('The launch file belongs to another run folder.');
   return spec;
-}
-
-/** The holder's one line on stdout: QEMU runs (its pid), or why it could not begin. */
-function holderStarted(holder: ChildProcess): Promise<{ qemuPid: number } | { failed: string }> {
-  return new Promise((resolve) => {
-    let text = '';
-    const stdout = holder.stdout;
-    const settle = (): void => {
-      const line = text.split('\n')[0] ?? '';
-      const started = /^started (\d{1,10})$/.exec(line);
-      if (started) resolve({ qemuPid: Number(started[1]) });
-      else resolve({ failed: line.startsWith('failed ') ? line.slice('failed '.length, 500) : 'the VM holder ended without starting QEMU' });
-    };
-    holder.once('error', (error) => resolve({ failed: error.message }));
-    if (!stdout) return settle();
-    stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-      if (text.includes('\n') || text.length > 4096) {
-        stdout.removeAllListeners('data');
-        stdout.destroy();
-        settle();
-      }
-    });
-    stdout.once('end', settle);
-  });
 }
 
 export class KeptVm {
@@ -133,12 +109,7 @@ export class KeptVm {
     const startedAt = new Date().toISOString();
     // Before QEMU starts, so this run's errors can be told from an earlier run's (run-logs.ts).
     await fs.appendFile(layout.qemuLog, `\n--- ${startedAt} start: ${spec.qemuBinary} ${spec.argv.join(' ')}\n`, { mode: 0o600 }).catch(() => {});
-    const holder = spawn(holderBinary, [runDir, spec.vmDir, '--', spec.qemuBinary, ...spec.argv], {
-      detached: true, // its own session: nothing that ends the keeper reaches it
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    holder.stdin?.on('error', () => {});
-    const started = holderStarted(holder);
+    const { holder, started } = spawnHolder(holderBinary, spec);
     // The lock names the holder: it lives exactly as long as the VM, and removes the lock last.
     let lock: VmLock;
     try {
