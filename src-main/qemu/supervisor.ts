@@ -49,6 +49,9 @@ export async function launchKeeper(spec: LaunchSpec, entry = keeperEntry()): Pro
   try {
     socket = await connectKeeper(path.dirname(spec.runDir), entry);
   } catch (error) {
+    // Nothing was started: take back the launch file, and the folder if it holds nothing else.
+    await fs.rm(keeperFiles(spec.runDir).launch, { force: true });
+    await fs.rmdir(spec.runDir).catch(() => {});
     throw new HangarError('INTERNAL', (error as Error).message);
   }
   const report = await new Promise<StartReport>((resolve, reject) => {

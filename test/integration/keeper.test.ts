@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKeeperEntry } from '../../src-main/qemu/keeper/wake';
+import { launchKeeper } from '../../src-main/qemu/supervisor';
 import { readLastRun } from '../../src-main/vms/run-record';
 import { IDLE_MS } from '../../src-main/qemu/keeper/daemon';
 import { isProcessAlive } from '../../src-main/util/process';
@@ -151,6 +152,15 @@ describe('a keeper asked to end (SIGTERM, a logout)', () => {
     await call(fresh, 'stopVm', { vm: 'termed', force: true, waitSeconds: 20 });
     fresh.close();
   }, 60_000);
+});
+
+describe('a keeper that cannot start', () => {
+  it('fails the start in words and leaves no run folder behind', async () => {
+    const runDir = path.join(runRoot, 'never');
+    const spec = { vmId: 'never', vmName: 'Never', vmDir: path.join(sandbox.root, 'data', 'vms', 'never'), runDir, qemuBinary: '/usr/bin/qemu-system-x86_64', argv: [], accelerator: 'tcg' as const, swtpm: null, restore: null };
+    await expect(launchKeeper(spec, path.join(sandbox.root, 'no-such-keeper.js'))).rejects.toMatchObject({ message: expect.stringMatching(/The VM keeper could not start/) });
+    await expect(fs.stat(runDir)).rejects.toThrow(/ENOENT/);
+  }, 30_000);
 });
 
 describe('after an upgrade', () => {
