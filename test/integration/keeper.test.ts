@@ -156,7 +156,8 @@ describe('a keeper asked to end (SIGTERM, a logout)', () => {
 
 describe('a keeper that cannot start', () => {
   it('fails the start in words and leaves no run folder behind', async () => {
-    const runDir = path.join(runRoot, 'never');
+    // A runtime folder of its own: in this sandbox's a keeper may still run from the tests before.
+    const runDir = path.join(await fs.mkdtemp(path.join(sandbox.root, 'lonely-run-')), 'never');
     const spec = { vmId: 'never', vmName: 'Never', vmDir: path.join(sandbox.root, 'data', 'vms', 'never'), runDir, qemuBinary: '/usr/bin/qemu-system-x86_64', argv: [], accelerator: 'tcg' as const, swtpm: null, restore: null };
     await expect(launchKeeper(spec, path.join(sandbox.root, 'no-such-keeper.js'))).rejects.toMatchObject({ message: expect.stringMatching(/The VM keeper could not start/) });
     await expect(fs.stat(runDir)).rejects.toThrow(/ENOENT/);
