@@ -26,6 +26,9 @@ export function readDesktopEntry(text: string): Map<string, string> {
   return entry;
 }
 
+/** The `hangar` command of the packages (resources/hangar-command.sh): beside the program, and /usr/bin/hangar in the .deb. */
+export const HANGAR_COMMAND = fileURLToPath(new URL('resources/hangar-command.sh', import.meta.url));
+
 /** The one description of Hangar's desktop entry; the packages' entries are made from it. */
 export const DESKTOP_FILE = fileURLToPath(new URL('resources/hangar.desktop', import.meta.url));
 const desktop = readDesktopEntry(readFileSync(DESKTOP_FILE, 'utf8'));
@@ -85,6 +88,9 @@ const config: Configuration = {
   // which it cannot do inside the asar archive: it goes to resources/holder/, where
   // findHolderBinary looks for it.
   extraResources: [{ from: 'out/holder', to: 'holder', filter: ['hangar-holder'] }],
+  // The `hangar` command beside the program (/opt/Hangar/hangar): it runs the program as
+  // Node on the CLI in the archive. The .deb also puts it on the PATH (deb.fpm below).
+  extraFiles: [{ from: 'resources/hangar-command.sh', to: 'hangar' }],
   // No rebuild for Electron: node-pty 1.1 is an N-API addon (it uses napi_* symbols only),
   // whose binary interface is the same across Node and Electron versions, so the pty.node
   // that `npm ci` compiled loads in Electron as it is. A rebuild would only fetch
@@ -129,8 +135,10 @@ const config: Configuration = {
     // Electron gives its windows (Wayland app_id), so the desktop matches them to it.
     syncDesktopName: true,
   },
-  // The .deb's entry runs /opt/Hangar/hangar-desktop %f.
-  deb: { executableArgs },
+  // The .deb's entry runs /opt/Hangar/hangar-desktop %f, and it installs the `hangar`
+  // command as /usr/bin/hangar (an extra path for fpm, which packs the .deb), where the
+  // script finds the app in /opt/Hangar.
+  deb: { executableArgs, fpm: [`${HANGAR_COMMAND}=/usr/bin/hangar`] },
   // The AppImage's entry runs AppRun, which always appends %U (so no %f here). No
   // arguments also means no --no-sandbox, which electron-builder would otherwise put in
   // that entry for every launch: AppRun adds it by itself only where user namespaces are

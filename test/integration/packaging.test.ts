@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as asar from '@electron/asar';
 import { Arch, build, Platform } from 'electron-builder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import config, { DESKTOP_FILE, readDesktopEntry } from '../../electron-builder.config';
+import config, { DESKTOP_FILE, HANGAR_COMMAND, readDesktopEntry } from '../../electron-builder.config';
 import { repoRoot } from '../support/paths';
 
 // electron-builder packs the built app with electron-builder.config.ts, offline: the real
@@ -210,6 +210,71 @@ describe('packaging (electron-builder.config.ts), offline', () => {
     for (const size of [16, 24, 32, 48, 64, 128, 256, 512]) {
       expect(installed.get(`/usr/share/icons/hicolor/${size}x${size}/apps/${source.get('Icon')}.png`), `${size}px icon`).toBe(path.join(work, 'build', 'icons', `${size}x${size}.png`));
     }
+  });
+
+  it('puts the `hangar` command beside the program, and the .deb puts it on the PATH too', () => {
+    const beside = path.join(unpacked, 'hangar');
+    expect(readFileSync(beside, 'utf8')).toBe(readFileSync(HANGAR_COMMAND, 'utf8'));
+    expect(statSync(beside).mode & 0o111, 'executable').toBe(0o111);
+    expect(debArgs).toContain(`${HANGAR_COMMAND}=/usr/bin/hangar`);
+    expect(statSync(HANGAR_COMMAND).mode & 0o111, 'fpm keeps the mode it finds').toBe(0o111);
+    expect(listing).toContain('out/main/cli.js');
+  });
+
+  it('runs the CLI in the archive through that command (Electron run as Node stood in for by Node)', () => {
+    // The packed command, called through a symlink as a user's own link would, starts the
+    // program with ELECTRON_RUN_AS_NODE=1 on out/main/cli.js inside app.asar. The program is
+    // a stand-in for Electron (whose binary cannot be downloaded here): real Node, reading
+    // the archive from an extracted copy, as Electron's asar support reads it in place.
+    const app = path.join(work, 'installed');
+    mkdirSync(path.join(app, 'resources'), { recursive: true });
+    writeFileSync(path.join(app, 'hangar'), readFileSync(path.join(unpacked, 'hangar')), { mode: 0o755 });
+    writeFileSync(path.join(app, 'resources', 'app.asar'), readFileSync(appAsar));
+    asar.extractAll(appAsar, path.join(app, 'resources', 'app.asar.extracted'));
+    const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
+    writeFileSync(
+      path.join(app, 'hangar-desktop'),
+      [
+        '#!/bin/sh',
+        "# Stand-in for Electron run as Node (packaging test): not Electron.",
+        '[ "$ELECTRON_RUN_AS_NODE" = 1 ] || { echo "stand-in Electron: no ELECTRON_RUN_AS_NODE=1, Electron would open its window" >&2; exit 3; }',
+        'script=$1; shift',
+        'case "$script" in */resources/app.asar/*) script="${script%%/resources/app.asar/*}/resources/app.asar.extracted/${script#*/resources/app.asar/}" ;; *) echo "stand-in Electron: $script is not in the archive" >&2; exit 4 ;; esac',
+        `exec ${quote(process.execPath)} "$script" "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const bin = path.join(work, 'bin');
+    mkdirSync(bin);
+    symlinkSync(path.join(app, 'hangar'), path.join(bin, 'hangar'));
+    const home = path.join(work, 'home');
+    mkdirSync(home);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, HANGAR_HOME: path.join(home, 'hangar'), HANGAR_RUNTIME_DIR: path.join(work, 'runtime') };
+    const run = (...args: string[]) => spawnSync(path.join(bin, 'hangar'), args, { env, encoding: 'utf8', timeout: 30_000 });
+
+    const version = run('version', '--json');
+    expect(version.stderr).toBe('');
+    expect(JSON.parse(version.stdout)).toMatchObject({ name: 'Hangar', version: JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version, door: 'cli' });
+    // The engine loads from the archive too: an empty library, read and listed.
+    const list = run('list', '--json');
+    expect(list.stderr).toBe('');
+    expect(list.status).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([]);
+    const wrong = run('start');
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/^hangar start: Missing VM/);
+
+    // As /usr/bin/hangar: a copy of the script beside the .deb's /usr/bin/hangar-desktop link,
+    // which is not the app's folder; it looks in /opt/Hangar (not installed on this machine).
+    expect(existsSync('/opt/Hangar'), 'this test assumes no Hangar installed in /opt/Hangar').toBe(false);
+    const usrBin = path.join(work, 'usr-bin');
+    mkdirSync(usrBin);
+    symlinkSync(path.join(app, 'hangar-desktop'), path.join(usrBin, 'hangar-desktop'));
+    writeFileSync(path.join(usrBin, 'hangar'), readFileSync(HANGAR_COMMAND), { mode: 0o755 });
+    const outside = spawnSync(path.join(usrBin, 'hangar'), ['version'], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(outside.status).toBe(1);
+    expect(outside.stderr).toBe('hangar: the Hangar app is not in /opt/Hangar (hangar-desktop or resources/app.asar is missing). Reinstall the Hangar package.\n');
   });
 
   it("writes the AppImage's entry the same, launched through AppRun and without --no-sandbox", () => {
