@@ -58,6 +58,8 @@ export async function launchArgv(engine: Engine, vmDir: string, config: VmConfig
 }
 
 export function startVm(engine: Engine, ref: string): Promise<VmSummary> {
+  // What this machine can do is learned while the VM is looked up: neither needs the other.
+  engine.host().catch(() => {});
   return engine.vms.find(ref).then((vm) => {
     const id = vm.entry.id;
     // Two starts from this process share one attempt.

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { formatBytes } from '../../../src-shared/format';
 import { DISK_NONE } from '../../../src-shared/limits';
 import { bootsWith } from '../../../src-shared/os';
-import { startWebHost } from '../../web/server';
 import { call, JSON_OPTION, printJson, UsageError, type CliCommand } from '../command';
 import { formatDoctorReport } from '../doctor-table';
 
@@ -71,6 +70,8 @@ export const hostVerbs = {
       if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535, not "${String(values.port)}".`);
       // The browser's clients come through the web door, and getAppInfo must say so.
       const service = createService('web');
+      // Loaded only here: the web host (http, WebSocket) is no cost to every other verb.
+      const { startWebHost } = await import('../../web/server');
       const host = await startWebHost({ service, rendererDir, port });
       io.out(`Hangar is serving on ${host.url}\nOpen that address in a browser on this machine. It works once: that browser then stays signed in (reloads and new tabs work). Press Ctrl-C to stop.\n`);
       await untilInterrupted();
