@@ -14,7 +14,8 @@ import { median, record, startQemuByHand, stopQemuByHand } from './support';
 // clone's `hangar start` as a third column (the code before a change, measured in the same run).
 // Hangar is measured twice per round: with no keeper running (the first start of a session:
 // the command starts the keeper) and with the keeper running (another VM runs, a window is
-// open, or a VM was stopped less than its idle time ago).
+// open, or a VM was stopped less than its idle time ago). Each round also times Node's bare
+// start: with QEMU by hand, the least any Node command that starts QEMU could take.
 
 const ROUNDS = 7;
 let sandbox: Sandbox;
@@ -95,6 +96,11 @@ describe('start breakdown', () => {
       }
       while (existsSync(`/proc/${pid}`) && !(await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ' Z ')).includes(') Z ')) await new Promise((resolve) => setTimeout(resolve, 20));
     };
+    // Node's own start, with the Node the `hangar` command runs on: no Node command can
+    // take less, so with QEMU by hand it is the floor any Node CLI's start stands on.
+    const cloneNode = path.join(repoRoot, 'node_modules', 'node', 'bin', 'node');
+    const node = existsSync(cloneNode) ? cloneNode : process.execPath;
+    const bareNode: number[] = [];
     const hand: number[] = [];
     const cold: number[] = [];
     const coldTraces: Record<string, number>[] = [];
@@ -103,6 +109,7 @@ describe('start breakdown', () => {
     const traces: Record<string, number>[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       hand.push(await byHand(argv as string[], runDir));
+      bareNode.push((await timed(node, ['-e', '0'], sandbox.env)).ms);
       await endKeeper();
       const first = await timed(hangar, ['start', 'breakdown'], env);
       cold.push(first.ms);
@@ -125,10 +132,12 @@ describe('start breakdown', () => {
     };
     await record('start_breakdown', {
       rounds: ROUNDS,
-      measured: 'from spawning the command to its exit (it exits once QEMU runs); by hand: from spawning QEMU to QMP query-status "running"; hangar_ms: the keeper runs already, hangar_no_keeper_running_ms: the command starts it',
+      measured: 'from spawning the command to its exit (it exits once QEMU runs); by hand: from spawning QEMU to QMP query-status "running"; hangar_ms: the keeper runs already, hangar_no_keeper_running_ms: the command starts it; bare_node_ms: `node -e 0` with the Node hangar runs on, and floor_ratio: (bare Node + QEMU by hand) / QEMU by hand, the least any Node command that starts QEMU could take',
       by_hand_ms_median: round(median(hand)),
       hangar_ms_median: round(median(after)),
       ratio_hangar_to_by_hand: Number((median(after) / median(hand)).toFixed(2)),
+      bare_node_ms_median: round(median(bareNode)),
+      floor_ratio_node_plus_qemu_to_by_hand: Number(((median(bareNode) + median(hand)) / median(hand)).toFixed(2)),
       hangar_no_keeper_running_ms_median: round(median(cold)),
       ratio_hangar_no_keeper_running_to_by_hand: Number((median(cold) / median(hand)).toFixed(2)),
       ...(beforeBin ? { before_ms_median: round(median(old)), ratio_before_to_by_hand: Number((median(old) / median(hand)).toFixed(2)), before: before } : {}),
