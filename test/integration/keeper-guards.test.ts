@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HangarService } from '../../src-main/api/service';
@@ -62,6 +63,45 @@ describe('the keeper', () => {
     } finally {
       keeper.close();
       await call(service, 'stopVm', { vm: 'guarded', force: true, waitSeconds: 30 });
+    }
+  }, 120_000);
+});
+
+describe("the keeper's answers", () => {
+  it('tell the state a command caused before the command\'s reply, so whoever asked sees it when the answer comes', async () => {
+    // A client reads its reply and then the VM's state (the engine publishes it right away):
+    // a reply that overtook the state change made "resume" answer "paused" (seen in CI).
+    await call(service, 'createVm', { name: 'Ordered', iso: null, memoryMiB: 64, cpus: 1, diskGiB: 0 });
+    await call(service, 'startVm', { vm: 'ordered' });
+    const socket = net.createConnection(path.join(sandbox.root, 'run', 'ordered', 'control.sock'));
+    const lines: { type: string; id?: number; state?: string }[] = [];
+    let pending = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const complete = pending.split('\n');
+      pending = complete.pop() ?? '';
+      for (const line of complete) lines.push(JSON.parse(line) as { type: string; id?: number; state?: string });
+    });
+    const replied = async (id: number): Promise<void> => {
+      while (!lines.some((line) => line.type === 'reply' && line.id === id)) await new Promise((resolve) => setTimeout(resolve, 2));
+    };
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      for (let round = 0; round < 20; round++) {
+        for (const [index, [execute, state]] of ([['stop', 'paused'], ['cont', 'running']] as const).entries()) {
+          const id = round * 2 + index;
+          socket.write(`${JSON.stringify({ type: 'qmp', id, execute })}\n`);
+          await replied(id);
+          const reply = lines.findIndex((line) => line.type === 'reply' && line.id === id);
+          const told = lines.findIndex((line) => line.type === 'state' && line.state === state);
+          expect(told, `${execute} (round ${round}): the ${state} state before the reply`).toBeGreaterThanOrEqual(0);
+          expect(told, `${execute} (round ${round}): the ${state} state before the reply`).toBeLessThan(reply);
+          lines.length = 0;
+        }
+      }
+    } finally {
+      socket.destroy();
+      await call(service, 'stopVm', { vm: 'ordered', force: true, waitSeconds: 30 });
     }
   }, 120_000);
 });

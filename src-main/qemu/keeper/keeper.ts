@@ -288,10 +288,13 @@ export class KeptVm {
     if (before.state !== this.tracker.state || before.problem !== this.tracker.problem) this.announce();
   }
 
+  /** Tells every client the state, in the order the changes happened (a reply waits for these: handleRequest). */
   private announce(): void {
     const snapshot = this.tracker;
     this.announcing = this.announcing.then(async () => {
-      this.broadcast({ type: 'state', state: snapshot.state, problem: await this.problemOf(snapshot) });
+      // Unreadable logs cost the problem its lines, never the announcement (nor every later one).
+      const problem = await this.problemOf(snapshot).catch(() => (snapshot.problem ? { message: snapshot.problem, log: [] } : null));
+      this.broadcast({ type: 'state', state: snapshot.state, problem });
     });
   }
 
@@ -345,7 +348,9 @@ export class KeptVm {
     }
     if (request.type === 'save') {
       try {
-        reply({ type: 'reply', id: request.id, ok: true, value: await this.save() });
+        const value = await this.save();
+        await this.announcing;
+        reply({ type: 'reply', id: request.id, ok: true, value });
       } catch (error) {
         const code = error instanceof HangarError ? error.code : 'QEMU_FAILED';
         reply({ type: 'reply', id: request.id, ok: false, error: { qmpClass: 'HangarError', code, message: (error as Error).message } });
@@ -356,6 +361,9 @@ export class KeptVm {
       const value = await this.qmp.execute(request.execute, request.arguments);
       // A status someone asked for is news for everyone (a guest that ignored the power button is running again).
       if (request.execute === 'query-status') this.feed({ type: 'status', status: (value as { status: string }).status });
+      // QEMU sends the event a command caused (RESUME for cont) before its reply: the state
+      // it makes goes out first too, so the client that asked sees it when the answer comes.
+      await this.announcing;
       reply({ type: 'reply', id: request.id, ok: true, value });
     } catch (error) {
       reply({ type: 'reply', id: request.id, ok: false, error: { qmpClass: error instanceof QmpError ? error.qmpClass : 'Disconnected', message: (error as Error).message } });
