@@ -87,6 +87,8 @@ const chosen = (name: string): boolean => {
   return name === 'hangar' || !wanted?.length || wanted.some((word) => name.includes(word));
 };
 const RUN = Object.fromEntries(Object.entries(VARIANTS).filter(([name]) => chosen(name)));
+/** A boot takes ~17 s here: a minute each is room for a slow machine, whatever the rounds and variants (the default 15 min is not). */
+const TIMEOUT_MS = ROUNDS * Object.keys(RUN).length * 60_000;
 
 let sandbox: Sandbox;
 let service: HangarService;
@@ -137,5 +139,5 @@ describe('boot options', () => {
       load_average_after: os.loadavg().map((value) => Number(value.toFixed(2))),
       variants,
     });
-  });
+  }, TIMEOUT_MS);
 });

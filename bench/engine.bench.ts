@@ -67,8 +67,9 @@ describe('engine benchmarks', () => {
     const hangarSeconds = (performance.now() - began) / 1000;
     const hangarBytes = viewer.text().length - before;
     viewer.stop();
-    const { argv } = await call(service, 'getVm', { vm: 'serial' });
     await call(service, 'stopVm', { vm: 'serial', force: true, waitSeconds: 30 });
+    // Asked once stopped: a running VM's argv is its holder's (channels as inherited fds).
+    const { argv } = await call(service, 'getVm', { vm: 'serial' });
 
     // Directly: the same argv by hand, reading QEMU's serial socket ourselves.
     const runDir = path.join(sandbox.root, 'run', 'serial');

@@ -41,11 +41,13 @@ export async function startQemuByHand(argv: readonly string[], runDir: string): 
   await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
   const began = performance.now();
   const [binary, ...args] = argv as [string, ...string[]];
-  const child = spawn(binary, args, { stdio: 'ignore' });
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => void (stderr = (stderr + chunk).slice(-4000)));
   const paths = runPaths(runDir);
   const poll = async <T>(connect: () => Promise<T>): Promise<T> => {
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error('QEMU by hand ended at its start');
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`QEMU by hand ended at its start: ${stderr.trim() || `exit ${child.exitCode ?? child.signalCode}`}`);
       const done = await connect().catch(() => null);
       if (done) return done;
       await new Promise((resolve) => setTimeout(resolve, 2));
