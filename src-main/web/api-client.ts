@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import { ClientFrame, type ServerFrame } from '../../src-shared/wire';
 import { dispatch } from '../api/dispatch';
 import type { HangarService } from '../api/service';
-import { CALLS_IN_FLIGHT_PER_CLIENT, CALLS_WAIT_ABOVE_UNREAD_BYTES, SEND_BUFFER_BYTES } from './caps';
+import { CALLS_IN_FLIGHT_PER_CLIENT, CALLS_PER_TURN_PER_CLIENT, CALLS_WAIT_ABOVE_UNREAD_BYTES, SEND_BUFFER_BYTES } from './caps';
 import { ClientEvents } from './client-events';
 
 // One browser tab (or any program with the session cookie) on the API WebSocket. Every
@@ -10,7 +10,8 @@ import { ClientEvents } from './client-events';
 // what it is sent, so each gets bounds (caps.ts). Calls wait, in order, while
 // CALLS_IN_FLIGHT_PER_CLIENT run or while more than CALLS_WAIT_ABOVE_UNREAD_BYTES of what
 // was sent is unread, and the socket is not read meanwhile, so TCP makes the client wait
-// too. Waiting rather than refusing: a page that asks for many things at once (a thumbnail
+// too. A client also starts at most CALLS_PER_TURN_PER_CLIENT calls per turn of the event
+// loop, so a flood of quick calls cannot hold the loop from everyone else. Waiting rather than refusing: a page that asks for many things at once (a thumbnail
 // per VM) is not broken and needs no retry logic, and a flood is held back by the client's
 // own socket, not by our memory. Events (a console's output) cannot wait for a client: one
 // that leaves more than SEND_BUFFER_BYTES unread is closed.
@@ -29,6 +30,9 @@ export function serveClient(client: WebSocket, service: HangarService): void {
   const waiting: ClientFrame[] = [];
   let inFlight = 0;
   let gone = false;
+  // Calls this client may still start in this turn of the event loop; the next turn refills it.
+  let budget = CALLS_PER_TURN_PER_CLIENT;
+  let nextTurn: NodeJS.Immediate | null = null;
   const unsubscribe = service.events.onAny((name, payload) => {
     if (routes.wants(name, payload)) send({ type: 'event', name, payload });
   });
@@ -60,9 +64,21 @@ export function serveClient(client: WebSocket, service: HangarService): void {
     });
   }
 
+  /** Takes one call from this turn's budget; the first one taken books the refill (and a pump) for the next turn. */
+  function spend(): boolean {
+    if (budget === 0) return false;
+    budget--;
+    nextTurn ??= setImmediate(() => {
+      nextTurn = null;
+      budget = CALLS_PER_TURN_PER_CLIENT;
+      pump();
+    });
+    return true;
+  }
+
   function pump(): void {
     const behind = (): boolean => client.bufferedAmount > CALLS_WAIT_ABOVE_UNREAD_BYTES;
-    while (!gone && inFlight < CALLS_IN_FLIGHT_PER_CLIENT && waiting.length > 0 && !behind()) run(waiting.shift() as ClientFrame);
+    while (!gone && inFlight < CALLS_IN_FLIGHT_PER_CLIENT && waiting.length > 0 && !behind() && spend()) run(waiting.shift() as ClientFrame);
     // ws may still hand over frames it had already read; they wait in `waiting`, in order.
     if (inFlight >= CALLS_IN_FLIGHT_PER_CLIENT || waiting.length > 0) client.pause();
     else if (client.isPaused) client.resume();
@@ -77,6 +93,7 @@ export function serveClient(client: WebSocket, service: HangarService): void {
     if (gone) return;
     gone = true;
     waiting.length = 0;
+    if (nextTurn) clearImmediate(nextTurn);
     unsubscribe();
     closeTerminals();
   }

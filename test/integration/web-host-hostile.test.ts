@@ -252,18 +252,24 @@ describe('hangar web under hostile clients', () => {
       const CALLS = 50_000;
       for (let id = 0; id < CALLS; id++) flooder.send({ type: 'call', id, method: 'listVms', input: {} });
       const latencies: Record<string, number> = {};
-      latencies.getVm = await timed('getVm', { vm: VM });
-      // The other client was answered while the flood was still being served.
-      const answeredDuringFlood = replies < CALLS;
-      latencies.pauseVm = await timed('pauseVm', { vm: VM });
-      latencies.resumeVm = await timed('resumeVm', { vm: VM });
-      latencies.listVms = await timed('listVms', {});
+      // How many flood answers had arrived when each of the other client's answers did.
+      const floodRepliesThen: Record<string, number> = {};
+      const calls: [string, unknown][] = [['getVm', { vm: VM }], ['pauseVm', { vm: VM }], ['resumeVm', { vm: VM }], ['listVms', {}]];
+      for (const [method, input] of calls) {
+        latencies[method] = await timed(method, input);
+        floodRepliesThen[method] = replies;
+      }
       await until(() => replies === CALLS, 'All the answers', 240_000);
       clearInterval(sampler);
-      console.log(`${CALLS} listVms: the other client waited ${JSON.stringify(latencies)} ms; open fds ${fdsBefore} before, at most ${Math.max(...fdSamples)} during`);
-      expect(answeredDuringFlood).toBe(true);
+      console.log(`${CALLS} listVms: the other client waited ${JSON.stringify(latencies)} ms, answered after ${JSON.stringify(floodRepliesThen)} flood answers; open fds ${fdsBefore} before, at most ${Math.max(...fdSamples)} during`);
       expect(failures).toBe(0);
-      for (const [method, ms] of Object.entries(latencies)) expect(ms, method).toBeLessThan(5000);
+      // Served alongside the flood, not after it: each call is answered while the flood still
+      // runs (it takes seconds), within a second. Before the per-turn budget (caps.ts) one turn of
+      // the event loop could serve 30,000 flood calls, and these waited 1-6 s, often to its end.
+      for (const [method, ms] of Object.entries(latencies)) {
+        expect(floodRepliesThen[method], `${method} answered during the flood`).toBeLessThan(CALLS);
+        expect(ms, method).toBeLessThan(1000);
+      }
       expect(Math.max(...fdSamples) - fdsBefore).toBeLessThan(64);
     } finally {
       clearInterval(sampler);
