@@ -288,6 +288,31 @@ describe('the holder, started', () => {
     holder.child.kill('SIGKILL');
   });
 
+  it('starts the scrollback of a QEMU that loads a saved state with the end of the last run\'s serial log; a boot starts blank', async () => {
+    // The earlier run's text, past one scrollback in all: the newest 256 KiB are serial.log.1's end, then serial.log.
+    const older = `${'o'.repeat(200 * 1024)}|older-end|`;
+    const newer = `|newer-start|${'n'.repeat(100 * 1024)}|saved here $ `;
+    const writeLogs = async (_pid: number, vmDir: string): Promise<void> => {
+      await fs.writeFile(path.join(vmDir, 'serial.log.1'), older);
+      await fs.writeFile(path.join(vmDir, 'serial.log'), newer);
+    };
+    const scrollbackOf = async (holder: Holder): Promise<string> => {
+      const viewer = await Client.open(holder.files.console);
+      await until('the scrollback', () => viewer.total >= 4 && viewer.total >= 4 + viewer.received.readUInt32BE(0), 10_000);
+      const text = viewer.received.subarray(4, 4 + viewer.received.readUInt32BE(0)).toString('latin1');
+      viewer.close();
+      return text;
+    };
+
+    const resuming = await startHolder([...NO_GUEST, '-incoming', 'defer'], { beforeGo: writeLogs });
+    expect(await scrollbackOf(resuming)).toBe((older + newer).slice(-256 * 1024));
+    resuming.child.kill('SIGKILL');
+
+    const booting = await startHolder(NO_GUEST, { beforeGo: writeLogs });
+    expect(await scrollbackOf(booting)).toBe('');
+    booting.child.kill('SIGKILL');
+  });
+
   it('serves at most 64 console viewers, each first given its scrollback\'s length', async () => {
     const holder = await startHolder(NO_GUEST);
     const viewers = await Promise.all(Array.from({ length: 64 }, () => Client.open(holder.files.console)));

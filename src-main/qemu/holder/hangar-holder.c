@@ -214,17 +214,54 @@ static int viewer_send(int i, const void *p, size_t n) {
   return 0;
 }
 
+static void ring_put(const char *p, size_t n) {
+  for (size_t i = 0; i < n;) {
+    size_t at = ring_total % SCROLLBACK, take = SCROLLBACK - at;
+    if (take > n - i) take = n - i;
+    memcpy(ring + at, p + i, take);
+    ring_total += take, i += take;
+  }
+}
+
+// The last `want` bytes of a plain file, onto the ring.
+static void ring_put_tail_of(const char *file, size_t want) {
+  static char buf[READ_CHUNK];
+  int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    size_t size = (size_t)st.st_size, at = size > want ? size - want : 0;
+    while (at < size) {
+      ssize_t n = pread(fd, buf, size - at < sizeof buf ? size - at : sizeof buf, (off_t)at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      ring_put(buf, (size_t)n);
+      at += (size_t)n;
+    }
+  }
+  close(fd);
+}
+
+// A QEMU that loads a saved state (-incoming) goes on with the run serial.log recorded, so
+// the scrollback starts with that log's tail (serial.log.1's end first when serial.log is
+// short): a viewer finds the console as it was when the VM was saved, not blank. A boot
+// starts blank: the earlier run's text stays in the log.
+static void seed_scrollback_if_resuming(char **qemu_args) {
+  int resuming = 0;
+  for (char **arg = qemu_args; *arg; arg++) resuming |= strcmp(*arg, "-incoming") == 0 || strcmp(*arg, "--incoming") == 0;
+  if (!resuming) return;
+  struct stat st;
+  size_t newer = lstat(path_serial_log, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
+  if (newer < SCROLLBACK) ring_put_tail_of(path_serial_old, SCROLLBACK - newer);
+  ring_put_tail_of(path_serial_log, SCROLLBACK);
+}
+
 static void read_serial(void) {
   static char buf[READ_CHUNK];
   ssize_t n = read(serial_fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) { close_fd(&serial_fd); return; }
-  for (ssize_t i = 0; i < n;) {
-    size_t at = ring_total % SCROLLBACK, take = SCROLLBACK - at;
-    if (take > (size_t)(n - i)) take = (size_t)(n - i);
-    memcpy(ring + at, buf + i, take);
-    ring_total += take, i += (ssize_t)take;
-  }
+  ring_put(buf, (size_t)n);
   log_serial(buf, (size_t)n);
   for (int i = viewer_count - 1; i >= 0; i--) viewer_send(i, buf, (size_t)n);
 }
@@ -562,6 +599,7 @@ int main(int argc, char **argv) {
   if ((listen_holder = listen_on(path_holder)) < 0) fail(path_holder);
   // Before QEMU starts, so its first boot line is kept; failing to open it is only a note.
   open_serial_log();
+  seed_scrollback_if_resuming(argv + 5);
   qemu_log_fd = open(path_qemu_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 
   struct sigaction sa = {.sa_handler = on_signal};
