@@ -2,8 +2,8 @@ import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** The engine's figures first (the start's breakdown, then the engine's own), then the peers' and the boot options', then the UI's, every run (vitest would order files by the last run's durations). */
-const ORDER = ['start-breakdown.bench.ts', 'engine.bench.ts', 'peers.bench.ts', 'boot-options.bench.ts', 'ui.bench.ts'];
+/** The engine's figures first (the start's breakdown, then the engine's own, then the web host's), then the peers' and the boot options', then the UI's, every run (vitest would order files by the last run's durations). */
+const ORDER = ['start-breakdown.bench.ts', 'engine.bench.ts', 'web-host.bench.ts', 'peers.bench.ts', 'boot-options.bench.ts', 'ui.bench.ts'];
 class BenchOrder extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification): number => {
