@@ -15,7 +15,8 @@ import { runHangar, startWebHostProcess, tearDownE2e, type WebHostProcess } from
 // refused in words; long names leave the state badge visible; underscores show in the
 // serial console and the terminal; the Screen tab warns that a software-emulated boot is
 // slow; a shutdown the guest ignores keeps the console, then explains itself in the library
-// row with a Force off; after a stop the console shows what the serial port printed.
+// row with a Force off; Save state and Resume keep the console; after a stop the console
+// shows what the serial port printed.
 
 let host: WebHostProcess;
 let browser: ChromiumSession;
@@ -326,6 +327,29 @@ describe('a VM the person runs', () => {
     await expect.poll(() => terminal.innerText(), { timeout: 30_000, interval: 500 }).toMatch(new RegExp(`^${UNDERSCORES}\\s*$`, 'm'));
     await shot('vm-page-console-underscores');
     expect(await inkInRow(terminal, new RegExp(`^${UNDERSCORES}\\s*$`))).toBeGreaterThan(20);
+  }, 180_000);
+
+  it('Save state keeps the console: saved, it shows what the guest printed and says Resume; resumed, the console goes on from there', async () => {
+    const controls = page.getByRole('toolbar', { name: 'VM controls' });
+    const terminal = page.getByTestId('serial-terminal');
+    await terminal.click();
+    await page.keyboard.type('echo saved-at-$((6*7))\n');
+    await expect.poll(() => terminal.innerText(), { timeout: 30_000, interval: 500 }).toMatch(/^saved-at-42\s*$/m);
+
+    await controls.getByRole('button', { name: 'Save state' }).click();
+    const status = page.locator('.console-pane [role="status"]');
+    await expect.poll(() => status.innerText(), { timeout: 60_000, interval: 500 }).toBe('Console Guest is saved. Below is what its serial port printed up to the save. Resume it to type into its console.');
+    await expect.poll(() => page.getByTestId('serial-log').innerText(), { timeout: 10_000, interval: 500 }).toMatch(/^saved-at-42\s*$/m);
+    await shot('vm-page-console-saved');
+
+    await controls.getByRole('button', { name: 'Resume' }).click();
+    await terminal.waitFor({ timeout: 30_000 });
+    // The text from before the save is there at once, not a blank console.
+    await expect.poll(() => terminal.innerText(), { timeout: 10_000, interval: 250 }).toMatch(/^saved-at-42\s*$/m);
+    await terminal.click();
+    await page.keyboard.type('echo resumed-$((6*7))\n');
+    await expect.poll(() => terminal.innerText(), { timeout: 30_000, interval: 500 }).toMatch(/^resumed-42\s*$/m);
+    await shot('vm-page-console-resumed');
   }, 180_000);
 
   it('a shutdown from the library that the guest ignores: Shutting down… with Force off and the console meanwhile, then the reason and Force off', async () => {

@@ -38,18 +38,21 @@ export function SerialLog({ vm }: { vm: VmSummary }) {
     };
   }, [client, vm.id]);
 
+  // A saved VM goes on from where it was (its console too): the words say so, and name the button it shows.
+  const saved = vm.state === 'saved';
+  const [start, upTo] = saved ? ['Resume', 'up to the save'] : ['Start', 'when it last ran'];
   const what =
     log.kind === 'reading'
       ? 'Reading what its serial port printed…'
       : log.kind === 'failed'
         ? 'What its serial port printed cannot be shown.'
         : log.empty
-          ? 'Nothing its serial port printed is kept. Start it to see its console here.'
-          : `Below is ${log.truncated ? 'the end of ' : ''}what its serial port printed when it last ran. Start it to type into its console.`;
+          ? `Nothing its serial port printed is kept. ${start} it to see its console here.`
+          : `Below is ${log.truncated ? 'the end of ' : ''}what its serial port printed ${upTo}. ${start} it to type into its console.`;
   return (
     <div className="console-pane">
       <p className="console-idle" role="status">
-        {vm.name} is not running. {what}
+        {vm.name} is {saved ? 'saved' : 'not running'}. {what}
       </p>
       {log.kind === 'failed' && (
         <p className="error-banner" role="alert">
