@@ -4,7 +4,7 @@ import { afterAll, describe, it } from 'vitest';
 import type { ApiSocket } from '../test/support/api-socket';
 import { repoRoot } from '../test/support/paths';
 import { ensureTestIso } from '../test/support/test-iso';
-import { openApiSocket, runHangar, startWebHostProcess, type WebHostProcess } from '../test/support/web-host-process';
+import { openApiSocket, runHangar, startWebHostProcess, tearDownE2e, type WebHostProcess } from '../test/support/web-host-process';
 import { median, record } from './support';
 
 // The real `hangar web` (the built CLI) serving one ordinary client while another fires
@@ -19,8 +19,9 @@ const ROUNDS = 3;
 const VM = 'bench-guest';
 
 let host: WebHostProcess | undefined;
+// The VM forced off and the web host stopped even when a round fails.
 afterAll(async () => {
-  await host?.stop();
+  await tearDownE2e(host, undefined, [VM]);
 });
 
 function percentile(values: readonly number[], p: number): number {
@@ -98,7 +99,6 @@ describe('web host', () => {
       floodMs.push(figures.ms);
     }
     client.close();
-    runHangar(host, 'stop', '--force', VM);
     const all = (times: Times): number[] => METHODS.flatMap((method) => times[method]);
     await record('web_host_flood', {
       rounds: ROUNDS,
