@@ -11,9 +11,10 @@ import { ClientEvents } from './client-events';
 // CALLS_IN_FLIGHT_PER_CLIENT run or while more than CALLS_WAIT_ABOVE_UNREAD_BYTES of what
 // was sent is unread, and the socket is not read meanwhile, so TCP makes the client wait
 // too. A client also starts at most CALLS_PER_TURN_PER_CLIENT calls per turn of the event
-// loop, so a flood of quick calls cannot hold the loop from everyone else. Waiting rather than refusing: a page that asks for many things at once (a thumbnail
-// per VM) is not broken and needs no retry logic, and a flood is held back by the client's
-// own socket, not by our memory. Events (a console's output) cannot wait for a client: one
+// loop, so a flood of quick calls cannot hold the loop from everyone else. Waiting rather
+// than refusing: a page that asks for many things at once (a thumbnail per VM) is not
+// broken and needs no retry logic, and a flood is held back by the client's own socket,
+// not by our memory. Events (a console's output) cannot wait for a client: one
 // that leaves more than SEND_BUFFER_BYTES unread is closed.
 
 /** How long a closing client gets to take its close frame before the socket is let go. */
